@@ -1,0 +1,255 @@
+// Package config loads multidb's settings from the process environment and layered .env files.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/joho/godotenv"
+)
+
+// Environments multidb knows.
+const (
+	Development = "development"
+	Test        = "test"
+	Staging     = "staging"
+	Production  = "production"
+)
+
+// Dialects a database URL can name.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite3"
+)
+
+// ErrConfig marks every configuration error, so that main can exit with a one-line message.
+var ErrConfig = errors.New("config")
+
+// Config is everything multidb reads from its environment.
+type Config struct {
+	Env       string
+	Port      int
+	DataDir   string
+	Databases []Database
+	// Lookup reads any other variable with the same precedence (process, then .env files).
+	Lookup func(key string) (string, bool)
+}
+
+// Database is where one database lives.
+type Database struct {
+	Name    string // "users"
+	EnvVar  string // "USERS_DATABASE_URL"
+	URL     string // as configured, for messages (password masked)
+	Dialect string // Postgres or SQLite
+	Driver  string // database/sql driver name: "postgres" or "sqlite"
+	DSN     string // what the driver opens
+	// Default is true when no URL was set and development fell back to a SQLite file.
+	Default bool
+}
+
+// Database returns the named database's settings.
+func (c *Config) Database(name string) (Database, bool) {
+	for _, db := range c.Databases {
+		if db.Name == name {
+			return db, true
+		}
+	}
+	return Database{}, false
+}
+
+// EnvVar is the variable that holds the URL of the named database.
+func EnvVar(name string) string {
+	return strings.ToUpper(name) + "_DATABASE_URL"
+}
+
+// Load reads the configuration of the databases named in names from the process environment,
+// then from .env.<ENV>.local, .env.<ENV>, .env.local and .env in dir (the first that sets a
+// variable wins; .env.local is skipped in the test environment so tests are reproducible).
+func Load(dir string, names []string) (*Config, error) {
+	return load(dir, names, os.LookupEnv)
+}
+
+func load(dir string, names []string, getenv func(string) (string, bool)) (*Config, error) {
+	base, err := readEnvFiles(dir, ".env")
+	if err != nil {
+		return nil, err
+	}
+	env, ok := getenv("ENV")
+	if !ok || env == "" {
+		env = base["ENV"]
+	}
+	if env == "" {
+		env = Development
+	}
+	switch env {
+	case Development, Test, Staging, Production:
+	default:
+		return nil, fmt.Errorf("%w: ENV=%q is not an environment; use development, test, staging or production", ErrConfig, env)
+	}
+	files := []string{".env." + env + ".local", ".env." + env}
+	if env != Test {
+		files = append(files, ".env.local")
+	}
+	files = append(files, ".env")
+	layers := make([]map[string]string, 0, len(files))
+	for _, f := range files {
+		m, err := readEnvFiles(dir, f)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, m)
+	}
+	lookup := func(key string) (string, bool) {
+		if v, ok := getenv(key); ok {
+			return v, true
+		}
+		for _, m := range layers {
+			if v, ok := m[key]; ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+
+	cfg := &Config{Env: env, Port: 8080, Lookup: lookup}
+	if v, ok := lookup("PORT"); ok && v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 0 || port > 65535 {
+			return nil, fmt.Errorf("%w: PORT=%q is not a port number; set PORT to a number such as 8080", ErrConfig, v)
+		}
+		cfg.Port = port
+	}
+	cfg.DataDir = filepath.Join(dir, "data")
+	if v, ok := lookup("DATA_DIR"); ok && v != "" {
+		cfg.DataDir = v
+	}
+	for _, name := range names {
+		db, err := databaseFromEnv(cfg, name, lookup)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Databases = append(cfg.Databases, db)
+	}
+	return cfg, nil
+}
+
+func databaseFromEnv(cfg *Config, name string, lookup func(string) (string, bool)) (Database, error) {
+	key := EnvVar(name)
+	raw, _ := lookup(key)
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		if cfg.Env == Staging || cfg.Env == Production {
+			return Database{}, fmt.Errorf("%w: %s is not set; %s needs a URL for every database, e.g. %s=postgres://user:pass@host:5432/%s (in the environment or .env.%s)",
+				ErrConfig, key, cfg.Env, key, name, cfg.Env)
+		}
+		raw = "sqlite:" + filepath.Join(cfg.DataDir, name+".db")
+		db, err := ParseURL(raw)
+		if err != nil {
+			return Database{}, fmt.Errorf("%w: %s: %v", ErrConfig, key, err)
+		}
+		db.Name, db.EnvVar, db.Default = name, key, true
+		return db, nil
+	}
+	db, err := ParseURL(raw)
+	if err != nil {
+		return Database{}, fmt.Errorf("%w: %s: %v", ErrConfig, key, err)
+	}
+	db.Name, db.EnvVar = name, key
+	return db, nil
+}
+
+// ParseURL reads a database URL; its scheme picks the dialect.
+//
+//	postgres://user:pass@host:5432/db?sslmode=disable   (also postgresql://)
+//	sqlite:data/users.db, sqlite:///abs/path.db, file:data/users.db, sqlite::memory:
+func ParseURL(raw string) (Database, error) {
+	scheme, rest, ok := strings.Cut(raw, ":")
+	if !ok {
+		return Database{}, fmt.Errorf("%q has no scheme; use postgres://… or sqlite:path/to/file.db", mask(raw))
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Database{}, fmt.Errorf("%q is not a valid URL: use postgres://user:pass@host:5432/dbname", mask(raw))
+		}
+		if u.Host == "" && u.Query().Get("host") == "" {
+			return Database{}, fmt.Errorf("%q names no host; use postgres://user:pass@host:5432/dbname", mask(raw))
+		}
+		if strings.Trim(u.Path, "/") == "" {
+			return Database{}, fmt.Errorf("%q names no database; use postgres://user:pass@host:5432/dbname", mask(raw))
+		}
+		q := u.Query()
+		if q.Get("sslmode") == "" && isLocal(u.Hostname()) {
+			// A local server rarely has TLS; remote ones keep lib/pq's default (require).
+			q.Set("sslmode", "disable")
+			u.RawQuery = q.Encode()
+		}
+		return Database{URL: mask(raw), Dialect: Postgres, Driver: "postgres", DSN: u.String()}, nil
+	case "sqlite", "file":
+		path, query, _ := strings.Cut(rest, "?")
+		path = strings.TrimPrefix(path, "//")
+		if path == "" {
+			return Database{}, fmt.Errorf("%q names no file; use sqlite:data/users.db", raw)
+		}
+		if strings.ContainsRune(path, 0) {
+			return Database{}, fmt.Errorf("%q contains a NUL byte", raw)
+		}
+		return Database{URL: raw, Dialect: SQLite, Driver: "sqlite", DSN: SQLiteDSN(path, query)}, nil
+	default:
+		return Database{}, fmt.Errorf("scheme %q of %q is not supported; use postgres:// or sqlite:", scheme, mask(raw))
+	}
+}
+
+// SQLiteDSN is the modernc.org/sqlite DSN of a file, with the pragmas multidb relies on:
+// foreign keys on, WAL so readers don't block the writer, a busy timeout instead of
+// immediate SQLITE_BUSY, and BEGIN IMMEDIATE so that a write transaction never fails on upgrade.
+func SQLiteDSN(path, extra string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	if path != ":memory:" && !strings.HasPrefix(path, "file::memory:") {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	if extra != "" {
+		dsn += "&" + extra
+	}
+	return dsn
+}
+
+func isLocal(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "" || strings.HasPrefix(host, "/")
+}
+
+// mask hides the password of a URL for messages.
+func mask(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// readEnvFiles reads one .env file; a missing file is no error, a malformed one is.
+func readEnvFiles(dir, name string) (map[string]string, error) {
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	m, err := godotenv.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: read %s: %v; fix the line or remove the file", ErrConfig, path, err)
+	}
+	return m, nil
+}

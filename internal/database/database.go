@@ -1,0 +1,153 @@
+// Package database opens one ent client per configured database, picking the dialect from the
+// database's URL, and reports their health.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"   // PostgreSQL driver "postgres"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite", pure Go
+
+	"github.com/multidb/multidb/internal/config"
+)
+
+// DB is one open database.
+type DB struct {
+	Spec
+	Config config.Database
+	// SQL is the connection pool. Driver is the ent driver over it, which every client and
+	// hand-written query uses, so that wrapping it (statement counting, metrics) sees all SQL.
+	SQL    *sql.DB
+	Driver dialect.Driver
+}
+
+// Dialect is the ent dialect name of the database (dialect.Postgres or dialect.SQLite).
+func (d *DB) Dialect() string { return d.Driver.Dialect() }
+
+// Set is every open database with its typed client.
+type Set struct {
+	Clients
+	DBs []*DB // registry order
+}
+
+// Option changes how Open builds a database's driver.
+type Option func(*options)
+
+type options struct {
+	wrap func(name string, d dialect.Driver) dialect.Driver
+}
+
+// WithDriverWrapper wraps each database's ent driver, e.g. to count the statements it sends.
+func WithDriverWrapper(wrap func(name string, d dialect.Driver) dialect.Driver) Option {
+	return func(o *options) { o.wrap = wrap }
+}
+
+// Open opens every database in the registry with the settings in cfg. It does not wait for
+// a server to answer: a database that is down is reported by Ping, not by Open.
+func Open(cfg *config.Config, opts ...Option) (*Set, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	set := &Set{}
+	for _, spec := range Registry {
+		dbcfg, ok := cfg.Database(spec.Name)
+		if !ok {
+			set.Close()
+			return nil, fmt.Errorf("database %s is not configured; set %s", spec.Name, config.EnvVar(spec.Name))
+		}
+		pool, err := openPool(dbcfg)
+		if err != nil {
+			set.Close()
+			return nil, fmt.Errorf("open %s (%s): %w", spec.Name, dbcfg.EnvVar, err)
+		}
+		var drv dialect.Driver = entsql.OpenDB(dbcfg.Dialect, pool)
+		if o.wrap != nil {
+			drv = o.wrap(spec.Name, drv)
+		}
+		spec.attach(&set.Clients, drv)
+		set.DBs = append(set.DBs, &DB{Spec: spec, Config: dbcfg, SQL: pool, Driver: drv})
+	}
+	return set, nil
+}
+
+func openPool(dbcfg config.Database) (*sql.DB, error) {
+	if dbcfg.Dialect == config.SQLite {
+		if path := sqlitePath(dbcfg.DSN); path != "" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, err
+			}
+		}
+	}
+	pool, err := sql.Open(dbcfg.Driver, dbcfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	if dbcfg.Dialect == config.SQLite {
+		// One writer at a time is SQLite's rule; a few readers share the WAL.
+		pool.SetMaxOpenConns(4)
+		if strings.Contains(dbcfg.DSN, ":memory:") {
+			pool.SetMaxOpenConns(1)
+		}
+	} else {
+		pool.SetMaxOpenConns(20)
+		pool.SetMaxIdleConns(10)
+	}
+	return pool, nil
+}
+
+// sqlitePath is the file path inside a "file:path?query" DSN, or "" for an in-memory database.
+func sqlitePath(dsn string) string {
+	path, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" || strings.Contains(path, ":memory:") {
+		return ""
+	}
+	return path
+}
+
+// Get returns the named open database.
+func (s *Set) Get(name string) *DB {
+	for _, db := range s.DBs {
+		if db.Name == name {
+			return db
+		}
+	}
+	return nil
+}
+
+// Ping checks every database concurrently and returns the error of each, by name (nil when up).
+func (s *Set) Ping(ctx context.Context) map[string]error {
+	type result struct {
+		name string
+		err  error
+	}
+	ch := make(chan result, len(s.DBs))
+	for _, db := range s.DBs {
+		go func() { ch <- result{db.Name, db.SQL.PingContext(ctx)} }()
+	}
+	out := make(map[string]error, len(s.DBs))
+	for range s.DBs {
+		r := <-ch
+		out[r.name] = r.err
+	}
+	return out
+}
+
+// Close closes every pool.
+func (s *Set) Close() error {
+	var errs []error
+	for _, db := range s.DBs {
+		errs = append(errs, db.SQL.Close())
+	}
+	return errors.Join(errs...)
+}

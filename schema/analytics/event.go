@@ -1,0 +1,71 @@
+// Package analytics holds the ent schema of the analytics database: events a frontend tracks.
+package analytics
+
+import (
+	"regexp"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// EventNamePattern is what an event name must look like: "signup", "page.view", "cart:add".
+var EventNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`)
+
+// Event is one thing a user did, as tracked by a frontend.
+type Event struct {
+	ent.Schema
+}
+
+// Fields of the Event.
+func (Event) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).
+			Default(newID).
+			Immutable(),
+		// user_id refers to users.User; no foreign key crosses databases.
+		field.UUID("user_id", uuid.UUID{}).
+			Immutable().
+			Annotations(entgql.OrderField("USER_ID")),
+		field.String("name").
+			Match(EventNamePattern).
+			Immutable().
+			Annotations(entgql.OrderField("NAME")),
+		field.JSON("properties", map[string]any{}).
+			Optional().
+			Immutable().
+			SchemaType(map[string]string{dialect.Postgres: "jsonb"}),
+		field.Time("occurred_at").
+			Default(time.Now).
+			Immutable().
+			Annotations(entgql.OrderField("OCCURRED_AT")),
+	}
+}
+
+// Indexes of the Event.
+func (Event) Indexes() []ent.Index {
+	return []ent.Index{
+		// "latest events of a user", and the per-user windows of stitched queries.
+		index.Fields("user_id", "occurred_at"),
+		index.Fields("name", "occurred_at"),
+		index.Fields("occurred_at"),
+	}
+}
+
+// Annotations of the Event.
+func (Event) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		entgql.Mutations(entgql.MutationCreate()),
+	}
+}
+
+func newID() uuid.UUID {
+	return uuid.Must(uuid.NewV7())
+}

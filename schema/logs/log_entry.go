@@ -1,0 +1,78 @@
+// Package logs holds the ent schema of the logs database: request, audit and client logs.
+package logs
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"github.com/google/uuid"
+)
+
+// LogEntry is one line of a request, audit or client log.
+type LogEntry struct {
+	ent.Schema
+}
+
+// Fields of the LogEntry.
+func (LogEntry) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).
+			Default(newID).
+			Immutable(),
+		field.Enum("level").
+			Values("DEBUG", "INFO", "WARN", "ERROR").
+			Default("INFO").
+			Immutable().
+			Annotations(entgql.OrderField("LEVEL")),
+		field.Text("message").
+			NotEmpty().
+			MaxLen(10_000).
+			Immutable(),
+		field.JSON("fields", map[string]any{}).
+			Optional().
+			Immutable().
+			SchemaType(map[string]string{dialect.Postgres: "jsonb"}),
+		// user_id refers to users.User; no foreign key crosses databases.
+		field.UUID("user_id", uuid.UUID{}).
+			Optional().
+			Nillable().
+			Immutable(),
+		field.String("request_id").
+			Optional().
+			MaxLen(128).
+			Immutable(),
+		field.Time("created_at").
+			Default(time.Now).
+			Immutable().
+			Annotations(entgql.OrderField("CREATED_AT")),
+	}
+}
+
+// Indexes of the LogEntry.
+func (LogEntry) Indexes() []ent.Index {
+	return []ent.Index{
+		// "latest logs of a user", and the per-user windows of stitched queries.
+		index.Fields("user_id", "created_at"),
+		index.Fields("level", "created_at"),
+		index.Fields("created_at"),
+		index.Fields("request_id"),
+	}
+}
+
+// Annotations of the LogEntry.
+func (LogEntry) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		entgql.Mutations(entgql.MutationCreate()),
+	}
+}
+
+func newID() uuid.UUID {
+	return uuid.Must(uuid.NewV7())
+}
