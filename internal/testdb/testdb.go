@@ -120,3 +120,16 @@ func Name(dialect string) string {
 	}
 	return fmt.Sprint(dialect)
 }
+
+// OpenMigrated opens fresh databases of the given dialect, brings every one to the latest
+// shipped migration, and closes them when t ends.
+func OpenMigrated(t testing.TB, dialect string, opts ...database.Option) *database.Set {
+	t.Helper()
+	set := Open(t, Config(t, dialect), opts...)
+	for _, db := range set.DBs {
+		if err := migrateUp(context.Background(), db); err != nil {
+			t.Fatalf("migrate %s: %v", db.Name, err)
+		}
+	}
+	return set
+}
