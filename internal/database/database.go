@@ -151,3 +151,19 @@ func (s *Set) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// InTx runs fn in one transaction on db, with a typed client (in c, only db's field is set)
+// that sends its statements through that transaction. fn's error rolls everything back.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx, c *Clients) error) error {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	var c Clients
+	db.attach(&c, entsql.NewDriver(db.Dialect(), entsql.Conn{ExecQuerier: tx}))
+	if err := fn(ctx, tx, &c); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
