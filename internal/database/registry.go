@@ -10,6 +10,9 @@ import (
 	logsmigrate "github.com/multidb/multidb/ent/logs/migrate"
 	"github.com/multidb/multidb/ent/users"
 	usersmigrate "github.com/multidb/multidb/ent/users/migrate"
+	// The users schema has hooks, so ent puts its defaults and hooks in a runtime package
+	// that must be linked wherever the client is used.
+	_ "github.com/multidb/multidb/ent/users/runtime"
 )
 
 // Spec describes one database multidb serves. Registry is the only list of them: everything

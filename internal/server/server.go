@@ -23,7 +23,7 @@ type DatabaseState struct {
 }
 
 // Ready reports whether the database is up and has every migration the binary ships.
-func (s DatabaseState) Ready() bool { return s.Up && s.Pending == 0 }
+func (s DatabaseState) Ready() bool { return s.Up && s.Pending == 0 && s.Error == "" }
 
 // Options configure the HTTP surface.
 type Options struct {
