@@ -1,0 +1,192 @@
+// Package apierror gives every GraphQL error an extensions.code: the codes, the errors the
+// graph returns on purpose, and the presenter that classifies all others and hides internals.
+package apierror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/ent/users"
+)
+
+// The codes clients switch on, in extensions.code. gqlgen's own GRAPHQL_PARSE_FAILED and
+// GRAPHQL_VALIDATION_FAILED (and APQ's PERSISTED_QUERY_NOT_FOUND) pass through unchanged.
+const (
+	BadUserInput    = "BAD_USER_INPUT"
+	NotFound        = "NOT_FOUND"
+	Internal        = "INTERNAL"
+	Unauthenticated = "UNAUTHENTICATED"
+	Forbidden       = "FORBIDDEN"
+)
+
+// internalMessage is all a client learns of an unexpected error; the log has the rest.
+const internalMessage = "internal error"
+
+// Error is an error meant for the client: its message is shown as is, with its code.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// BadInput returns a BAD_USER_INPUT error with a formatted message.
+func BadInput(format string, args ...any) error {
+	return &Error{Code: BadUserInput, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFoundf returns a NOT_FOUND error with a formatted message.
+func NotFoundf(format string, args ...any) error {
+	return &Error{Code: NotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// DatabaseError is a failure of one database. The client sees which database failed, so that
+// it can tell a partial result from a wrong one, but never the driver's message.
+type DatabaseError struct {
+	Database string
+	Err      error
+}
+
+func (e *DatabaseError) Error() string { return e.Database + ": " + e.Err.Error() }
+func (e *DatabaseError) Unwrap() error { return e.Err }
+
+// Database wraps err, a failure of the named database; nil stays nil. Errors meant for the
+// client (an *Error, a validation error) are returned unchanged.
+func Database(name string, err error) error {
+	if err == nil || errors.As(err, new(*Error)) || isInput(err) || isNotFound(err) {
+		return err
+	}
+	if errors.As(err, new(*DatabaseError)) {
+		return err
+	}
+	return &DatabaseError{Database: name, Err: err}
+}
+
+// inputErrors are the sentinel errors of the ent clients that mean the client sent a bad where.
+var inputErrors = []error{
+	users.ErrEmptyUserWhereInput,
+	analytics.ErrEmptyEventWhereInput,
+	logs.ErrEmptyLogEntryWhereInput,
+}
+
+// validation returns the field and message of an ent validation error of any client.
+func validation(err error) (field, msg string, ok bool) {
+	var (
+		ue *users.ValidationError
+		ae *analytics.ValidationError
+		le *logs.ValidationError
+	)
+	var wrapper error
+	switch {
+	case errors.As(err, &ue):
+		field, wrapper = ue.Name, ue.Unwrap()
+	case errors.As(err, &ae):
+		field, wrapper = ae.Name, ae.Unwrap()
+	case errors.As(err, &le):
+		field, wrapper = le.Name, le.Unwrap()
+	default:
+		return "", "", false
+	}
+	// ent wraps the validator's own error in `<client>: validator failed for field "T.f": ...`;
+	// the validator's message reads better after the field name.
+	if inner := errors.Unwrap(wrapper); inner != nil {
+		return field, fmt.Sprintf("invalid %s: %v", field, inner), true
+	}
+	return field, wrapper.Error(), true
+}
+
+func isInput(err error) bool {
+	if _, _, ok := validation(err); ok {
+		return true
+	}
+	return slices.ContainsFunc(inputErrors, func(target error) bool { return errors.Is(err, target) })
+}
+
+func isNotFound(err error) bool {
+	return users.IsNotFound(err) || analytics.IsNotFound(err) || logs.IsNotFound(err)
+}
+
+// Presenter returns the error presenter of the handler. Each error leaves with a code:
+// one the graph chose (*Error), one gqlgen set (parse and validation errors), BAD_USER_INPUT
+// for arguments that do not decode and for ent validation errors, NOT_FOUND for ent's not
+// found, and INTERNAL, with a generic message, for everything else, which is logged.
+func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		gerr := graphql.DefaultErrorPresenter(ctx, err)
+		code, _ := gerr.Extensions["code"].(string)
+		var (
+			own   *Error
+			dbErr *DatabaseError
+		)
+		switch {
+		case code == "INVALID_PAGINATION": // entgql's code for a negative first/last
+			set(gerr, BadUserInput, gerr.Message)
+		case code != "":
+			// Set by gqlgen or by an extension: clients already know these.
+		case errors.As(err, &own):
+			set(gerr, own.Code, own.Message)
+		case errors.As(err, &dbErr):
+			log.ErrorContext(ctx, "graphql: database failed", "database", dbErr.Database, "path", gerr.Path.String(), "err", dbErr.Err)
+			set(gerr, Internal, fmt.Sprintf("the %s database failed", dbErr.Database))
+		case isArgument(ctx, gerr):
+			set(gerr, BadUserInput, gerr.Message)
+		case isInput(err):
+			field, msg, ok := validation(err)
+			if !ok {
+				msg = gerr.Message
+			}
+			set(gerr, BadUserInput, msg)
+			if field != "" {
+				gerr.Extensions["field"] = field
+			}
+		case isNotFound(err):
+			set(gerr, NotFound, "not found")
+		case gerr.Err == nil && errors.As(err, new(*gqlerror.Error)):
+			// A gqlerror built for the client with no cause, such as entgql's refusal of
+			// first and last together.
+			set(gerr, BadUserInput, gerr.Message)
+		default:
+			log.ErrorContext(ctx, "graphql: internal error", "path", gerr.Path.String(), "err", err)
+			set(gerr, Internal, internalMessage)
+		}
+		return gerr
+	}
+}
+
+// isArgument reports whether err was raised while decoding an argument of the current field:
+// gqlgen puts such errors on the argument's path, below the field's own.
+func isArgument(ctx context.Context, gerr *gqlerror.Error) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || len(gerr.Path) == 0 {
+		return false
+	}
+	return len(gerr.Path) > len(fc.Path()) && fc.Args == nil
+}
+
+func set(gerr *gqlerror.Error, code, msg string) {
+	if gerr.Extensions == nil {
+		gerr.Extensions = map[string]any{}
+	}
+	gerr.Extensions["code"] = code
+	gerr.Message = msg
+	// The cause stays in the log: a wrapped driver error must not reach the response.
+	gerr.Err = nil
+}
+
+// Recover returns the handler's recover func: a panic in a resolver is logged with its stack
+// and becomes an INTERNAL error on that field.
+func Recover(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "graphql: panic", "panic", p, "stack", string(debug.Stack()))
+		return &Error{Code: Internal, Message: internalMessage}
+	}
+}
