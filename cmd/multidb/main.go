@@ -1,0 +1,98 @@
+// Command multidb serves one GraphQL API over several databases, and migrates and seeds them.
+//
+//	multidb serve                       serve GraphQL on $PORT
+//	multidb migrate [up|down N|status|new NAME] [--db NAME] [--dry-run]
+//	multidb seed [--db NAME]
+//	multidb new schema|seed DB NAME     scaffold an ent schema or a seeder
+//	multidb version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/multidb/multidb/internal/config"
+	"github.com/multidb/multidb/internal/database"
+)
+
+// version is set at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `multidb: one GraphQL API over several databases.
+
+Usage:
+  multidb serve                          serve GraphQL on $PORT (default 8080)
+  multidb migrate [up]   [--db NAME] [--dry-run]   apply pending migrations
+  multidb migrate down N [--db NAME] [--dry-run]   revert the last N migrations
+  multidb migrate status [--db NAME]               applied and pending migrations
+  multidb migrate new NAME --db NAME               generate the next migration from the ent schema
+  multidb seed [--db NAME]                         run the seeders of $ENV that have not run yet
+  multidb new schema DB NAME                       scaffold an ent schema with a name field
+  multidb new seed DB NAME                         scaffold a seeder
+  multidb healthcheck                              exit 0 when the local server answers /healthz
+  multidb version
+
+Configuration comes from the environment and .env files; see .env.example.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "multidb: %v\n", err)
+		if errors.Is(err, config.ErrConfig) || errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: name a command", errUsage)
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stderr)
+	case "migrate":
+		return migrateCmd(ctx, rest, stdout)
+	case "seed":
+		return seedCmd(ctx, rest, stdout)
+	case "new":
+		return scaffoldCmd(rest, stdout)
+	case "healthcheck":
+		return healthcheck(ctx)
+	case "version":
+		fmt.Fprintln(stdout, "multidb", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}
+
+// loadConfig reads the configuration of every registered database from the working directory.
+func loadConfig() (*config.Config, error) {
+	return config.Load(".", database.Names())
+}
+
+// newLogger logs text in development and JSON elsewhere, for log collectors.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	if cfg.Env == config.Development || cfg.Env == config.Test {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

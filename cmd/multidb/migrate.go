@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/internal/migration"
+)
+
+// migrateCmd runs `multidb migrate [up|down N|status|new NAME] [--db NAME] [--dry-run]`.
+func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	action := "up"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("migrate "+action, flag.ContinueOnError)
+	only := fs.String("db", "", "work on this database only")
+	dryRun := fs.Bool("dry-run", false, "print the SQL instead of running it")
+	devURL := fs.String("dev-url", "", "PostgreSQL server for scratch databases (default $MIGRATION_DEV_URL or the local server)")
+	// Flags may come before or after the positional argument: `down 2 --db users`.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+
+	if action == "new" {
+		return newMigration(ctx, positional, *only, *devURL, stdout)
+	}
+	n := 0
+	switch action {
+	case "up", "status":
+		if len(positional) > 0 {
+			return fmt.Errorf("%w: migrate %s takes no argument, got %q", errUsage, action, positional)
+		}
+	case "down":
+		if len(positional) != 1 {
+			return fmt.Errorf("%w: migrate down N: say how many files to revert", errUsage)
+		}
+		var err error
+		if n, err = strconv.Atoi(positional[0]); err != nil || n < 1 {
+			return fmt.Errorf("%w: migrate down N: N must be a positive number, got %q", errUsage, positional[0])
+		}
+	default:
+		return fmt.Errorf("%w: migrate %q: use up, down N, status or new NAME", errUsage, action)
+	}
+
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	set, err := openReachable(ctx, cfg, *only)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+
+	opts := []migration.Option{migration.WithLog(stdout)}
+	if *dryRun {
+		opts = append(opts, migration.WithDryRun(stdout))
+	}
+	if url := devServer(*devURL, cfg.Lookup); url != "" {
+		opts = append(opts, migration.WithDevURL(url))
+	}
+	migrators := make([]namedMigrator, 0, len(set.DBs))
+	for _, db := range selected(set, *only) {
+		m, err := migration.New(db, opts...)
+		if err != nil {
+			return err
+		}
+		migrators = append(migrators, namedMigrator{db.Name, m})
+	}
+	switch action {
+	case "status":
+		return printStatus(ctx, migrators, stdout)
+	case "down":
+		for _, m := range migrators {
+			if _, err := m.Down(ctx, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		// Verify every database before changing any, so a tampered directory or a database
+		// from another project stops the run before anything is applied.
+		for _, m := range migrators {
+			if _, err := m.Status(ctx); err != nil {
+				return err
+			}
+		}
+		for _, m := range migrators {
+			applied, err := m.Up(ctx, 0)
+			if err != nil {
+				return err
+			}
+			if len(applied) == 0 && !*dryRun {
+				fmt.Fprintf(stdout, "%s: up to date\n", m.name)
+			}
+		}
+		return nil
+	}
+}
+
+type namedMigrator struct {
+	name string
+	*migration.Migrator
+}
+
+func printStatus(ctx context.Context, migrators []namedMigrator, stdout io.Writer) error {
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "DATABASE\tCURRENT\tAPPLIED\tPENDING\tSTATE")
+	var firstErr error
+	for _, m := range migrators {
+		st, err := m.Status(ctx)
+		if err != nil {
+			fmt.Fprintf(w, "%s\t-\t-\t-\terror: %v\n", m.name, err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		state := "current"
+		if !st.OK() {
+			names := make([]string, len(st.Pending))
+			for i, f := range st.Pending {
+				names[i] = f.String()
+			}
+			state = "behind: " + strings.Join(names, ", ")
+		}
+		current := st.Current
+		if current == "" {
+			current = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", m.name, current, len(st.Applied), len(st.Pending), state)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return firstErr
+}
+
+// newMigration writes the next migration file of one database for every dialect.
+func newMigration(ctx context.Context, positional []string, db, devURL string, stdout io.Writer) error {
+	if len(positional) != 1 || db == "" {
+		return fmt.Errorf("%w: migrate new NAME --db DATABASE (make migration DB=users NAME=add_avatar)", errUsage)
+	}
+	name := positional[0]
+	if !identifier.MatchString(name) {
+		return fmt.Errorf("%w: NAME=%q must be a name such as add_avatar", errUsage, name)
+	}
+	spec, ok := database.Lookup(db)
+	if !ok {
+		return fmt.Errorf("%w: DB=%q is not a database; use one of %v", errUsage, db, database.Names())
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	url := devServer(devURL, cfg.Lookup)
+	if url == "" {
+		url = migration.DefaultDevURL
+	}
+	files, err := migration.Generate(ctx, "migrate", spec, name, url)
+	if err != nil {
+		return fmt.Errorf("%w (scratch PostgreSQL server: MIGRATION_DEV_URL=%s)", err, url)
+	}
+	if len(files) == 0 {
+		fmt.Fprintf(stdout, "%s: the schema matches the migrations; nothing to write\n", db)
+	}
+	for _, f := range files {
+		fmt.Fprintf(stdout, "wrote %s\n", f)
+	}
+	return nil
+}
+
+// devServer is the PostgreSQL server for scratch databases: the flag, else MIGRATION_DEV_URL.
+func devServer(flagValue string, lookup func(string) (string, bool)) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	v, _ := lookup("MIGRATION_DEV_URL")
+	return v
+}

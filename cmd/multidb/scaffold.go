@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"go/format"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/template"
+	"time"
+	"unicode"
+
+	"github.com/multidb/multidb/internal/database"
+)
+
+// scaffoldCmd writes source files: `new schema DB NAME` and `new seed DB NAME`. It runs in a
+// checkout (make schema / make seed-new), not in production.
+func scaffoldCmd(args []string, stdout io.Writer) error {
+	if len(args) != 3 {
+		return fmt.Errorf("%w: multidb new schema|seed DB NAME", errUsage)
+	}
+	kind, db, name := args[0], args[1], args[2]
+	if _, ok := database.Lookup(db); !ok {
+		return fmt.Errorf("%w: DB=%q is not a database; use one of %v (a new database also needs a line in internal/database/registry.go)", errUsage, db, database.Names())
+	}
+	if !identifier.MatchString(name) {
+		return fmt.Errorf("%w: NAME=%q must be a name such as Product or demo_products", errUsage, name)
+	}
+	switch kind {
+	case "schema":
+		return newSchema(".", db, name, stdout)
+	case "seed":
+		return newSeed(".", db, name, time.Now(), stdout)
+	default:
+		return fmt.Errorf("%w: multidb new schema|seed DB NAME", errUsage)
+	}
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+
+var schemaTemplate = template.Must(template.New("schema").Parse(`package {{.DB}}
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+	"github.com/google/uuid"
+)
+
+// {{.Type}} holds the schema definition for the {{.Type}} entity.
+type {{.Type}} struct {
+	ent.Schema
+}
+
+// Fields of the {{.Type}}.
+func ({{.Type}}) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).
+			Default(func() uuid.UUID { return uuid.Must(uuid.NewV7()) }).
+			Immutable(),
+		field.String("name").
+			NotEmpty().
+			Annotations(entgql.OrderField("NAME")),
+	}
+}
+
+// Annotations of the {{.Type}}.
+func ({{.Type}}) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.QueryField(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}
+`))
+
+func newSchema(root, db, name string, stdout io.Writer) error {
+	typ := pascal(name)
+	path := filepath.Join(root, "schema", db, snake(name)+".go")
+	var src bytes.Buffer
+	if err := schemaTemplate.Execute(&src, map[string]string{"DB": db, "Type": typ}); err != nil {
+		return err
+	}
+	if err := writeNew(path, src.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s\nnext: make generate && make migration DB=%s NAME=add_%s\n", path, db, snake(name))
+	return nil
+}
+
+var seedTemplate = template.Must(template.New("seed").Parse(`package seed
+
+import (
+	"context"
+
+	"github.com/multidb/multidb/internal/database"
+)
+
+// {{.Func}} seeds the {{.DB}} database.
+func {{.Func}}(ctx context.Context, c *database.Clients) error {
+	// Write with c.{{.Client}}; this runs once per database and environment, in one transaction.
+	return nil
+}
+`))
+
+const seedMarker = "\t// seed-new: new seeders go above this line."
+
+func newSeed(root, db, name string, now time.Time, stdout io.Writer) error {
+	seederName := now.UTC().Format("20060102150405") + "_" + snake(name)
+	fn := "seed" + pascal(db) + pascal(name)
+	path := filepath.Join(root, "internal", "seed", db+"_"+snake(name)+".go")
+	var src bytes.Buffer
+	if err := seedTemplate.Execute(&src, map[string]string{"DB": db, "Func": fn, "Client": pascal(db)}); err != nil {
+		return err
+	}
+	listPath := filepath.Join(root, "internal", "seed", "seeders.go")
+	list, err := os.ReadFile(listPath)
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(list, []byte(seedMarker)) {
+		return fmt.Errorf("%s has lost its marker line %q; add the seeder to the list by hand", listPath, strings.TrimSpace(seedMarker))
+	}
+	line := fmt.Sprintf("\t{Name: %q, DB: %q, Envs: []string{config.Development}, Run: %s},\n", seederName, db, fn)
+	list = bytes.Replace(list, []byte(seedMarker), []byte(line+seedMarker), 1)
+	if list, err = format.Source(list); err != nil {
+		return err
+	}
+	if err := writeNew(path, src.Bytes()); err != nil {
+		return err
+	}
+	if err := os.WriteFile(listPath, list, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s (seeder %s, development only: edit Envs in %s)\n", path, seederName, listPath)
+	return nil
+}
+
+// writeNew writes a gofmt-ed file that must not exist yet.
+func writeNew(path string, src []byte) error {
+	out, err := format.Source(src)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists already; pick another NAME", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// pascal turns "demo_products" or "product" into "DemoProducts" or "Product".
+func pascal(s string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(s, "_") {
+		if part == "" {
+			continue
+		}
+		r := []rune(part)
+		r[0] = unicode.ToUpper(r[0])
+		b.WriteString(string(r))
+	}
+	return b.String()
+}
+
+// snake turns "DemoProducts" into "demo_products".
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if unicode.IsUpper(r) {
+			if i > 0 && s[i-1] != '_' {
+				b.WriteByte('_')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

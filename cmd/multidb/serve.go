@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/multidb/multidb/graph"
+	"github.com/multidb/multidb/internal/config"
+	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/internal/migration"
+	"github.com/multidb/multidb/internal/server"
+)
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	playground, err := boolSetting(cfg, "PLAYGROUND", cfg.Env == config.Development)
+	if err != nil {
+		return err
+	}
+	grace, err := durationSetting(cfg, "SHUTDOWN_GRACE", 15*time.Second)
+	if err != nil {
+		return err
+	}
+	set, err := database.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer set.Close()
+
+	// A database that is down or behind at start-up is reported, not fatal: /readyz says so and
+	// the server serves what it can until it comes back.
+	for _, st := range readiness(set)(ctx) {
+		switch {
+		case !st.Up:
+			log.Warn("database unavailable", "database", st.Name, "error", st.Error)
+		case st.Pending > 0:
+			log.Warn("database is behind its migrations; run multidb migrate", "database", st.Name, "pending", st.Pending)
+		}
+	}
+	h := server.New(server.Options{
+		GraphQL:    graph.NewHandler(set),
+		Playground: playground,
+		Readiness:  readiness(set),
+		Logger:     log,
+	})
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on PORT=%d: %w; pick a free port with PORT", cfg.Port, err)
+	}
+	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
+	if playground {
+		msg = append(msg, "playground", fmt.Sprintf("http://localhost:%d/", cfg.Port))
+	}
+	log.Info("serving GraphQL", msg...)
+	return server.Serve(ctx, ln, h, grace, log)
+}
+
+// readiness pings every database and counts the migrations it lacks.
+func readiness(set *database.Set) func(ctx context.Context) []server.DatabaseState {
+	return func(ctx context.Context) []server.DatabaseState {
+		pings := set.Ping(ctx)
+		states := make([]server.DatabaseState, len(set.DBs))
+		for i, db := range set.DBs {
+			st := server.DatabaseState{Name: db.Name, Up: pings[db.Name] == nil}
+			if !st.Up {
+				st.Error = "unreachable"
+			} else if pending, err := behind(ctx, db); err != nil {
+				st.Error = "migration status unknown"
+				st.Pending = -1
+			} else {
+				st.Pending = pending
+			}
+			states[i] = st
+		}
+		return states
+	}
+}
+
+// behind counts the shipped migrations db lacks.
+func behind(ctx context.Context, db *database.DB) (int, error) {
+	m, err := migration.New(db)
+	if err != nil {
+		return 0, err
+	}
+	return m.Behind(ctx)
+}
+
+func boolSetting(cfg *config.Config, key string, def bool) (bool, error) {
+	v, ok := cfg.Lookup(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%w: %s=%q is not a boolean; use true or false", config.ErrConfig, key, v)
+	}
+	return b, nil
+}
+
+func durationSetting(cfg *config.Config, key string, def time.Duration) (time.Duration, error) {
+	v, ok := cfg.Lookup(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%w: %s=%q is not a duration; use a value such as 15s", config.ErrConfig, key, v)
+	}
+	return d, nil
+}
+
+// healthcheck asks the server on $PORT of this machine whether it is up (for container health
+// checks, where no curl is installed).
+func healthcheck(ctx context.Context) error {
+	cfg, err := config.Load(".", nil) // PORT only: no database URL is needed to ask
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/healthz", cfg.Port), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	return nil
+}
