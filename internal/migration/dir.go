@@ -1,0 +1,42 @@
+package migration
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+
+	"ariga.io/atlas/sql/migrate"
+
+	migrations "github.com/multidb/multidb/migrate"
+)
+
+// EmbeddedDir returns the migration directory the binary ships for the named database and ent
+// dialect (migrate/<name>/<dialect dir>/), as an in-memory atlas directory whose atlas.sum is
+// the shipped one, so that Validate checks the files against it.
+func EmbeddedDir(name, dialect string) (migrate.Dir, error) {
+	return FSDir(migrations.Files, path.Join(name, DialectDir(dialect)))
+}
+
+// FSDir copies the migration directory at root in fsys (*.sql files and atlas.sum) into an
+// in-memory atlas directory. atlas.sum is copied as is, never recomputed.
+func FSDir(fsys fs.FS, root string) (migrate.Dir, error) {
+	entries, err := fs.ReadDir(fsys, root)
+	if err != nil {
+		return nil, fmt.Errorf("migration directory %s: %w", root, err)
+	}
+	dir := &migrate.MemDir{}
+	dir.SetPath(root)
+	for _, e := range entries {
+		if e.IsDir() || (path.Ext(e.Name()) != ".sql" && e.Name() != migrate.HashFileName) {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, path.Join(root, e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("migration directory %s: %w", root, err)
+		}
+		if err := dir.WriteFile(e.Name(), b); err != nil {
+			return nil, fmt.Errorf("migration directory %s: %w", root, err)
+		}
+	}
+	return dir, nil
+}
