@@ -57,7 +57,7 @@ func demoEvents(ctx context.Context, c *database.Clients) error {
 				SetUserID(u.ID).
 				SetName(name).
 				SetProperties(map[string]any{"path": fmt.Sprintf("/products/%d", (i*7+j)%20), "step": j}).
-				SetOccurredAt(demoEpoch.Add(time.Duration(i)*time.Hour + time.Duration(j)*37*time.Minute)))
+				SetOccurredAt(demoEpoch.Add(time.Duration(i)*time.Hour+time.Duration(j)*37*time.Minute)))
 		}
 	}
 	return c.Analytics.Event.CreateBulk(creates...).Exec(ctx)
@@ -75,7 +75,7 @@ func demoLogs(ctx context.Context, c *database.Clients) error {
 				SetMessage(fmt.Sprintf("%s request %d of %s", level, j+1, u.Name)).
 				SetFields(map[string]any{"status": 200 + 100*(j%4), "path": "/graphql"}).
 				SetRequestID(fmt.Sprintf("demo-%d-%d", i+1, j+1)).
-				SetCreatedAt(demoEpoch.Add(time.Duration(i)*time.Hour + time.Duration(j)*53*time.Minute)))
+				SetCreatedAt(demoEpoch.Add(time.Duration(i)*time.Hour+time.Duration(j)*53*time.Minute)))
 		}
 	}
 	return c.Logs.LogEntry.CreateBulk(creates...).Exec(ctx)
