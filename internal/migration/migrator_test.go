@@ -537,3 +537,64 @@ func TestSharedDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestLint reports the tables and columns the latest file drops, at their lines.
+func TestLint(t *testing.T) {
+	ctx := context.Background()
+	base := map[string]string{
+		v1 + "_a.sql": "CREATE TABLE a (id integer NOT NULL, note varchar(50) NULL, PRIMARY KEY (id));\nCREATE TABLE b (id integer NOT NULL, PRIMARY KEY (id));\n",
+	}
+	tests := []struct {
+		name    string
+		dialect string // only this one, when set
+		latest  string
+		want    []string // "line: code"
+	}{
+		{
+			name:   "destructive",
+			latest: "-- drop what is no longer used\nALTER TABLE a DROP COLUMN note;\nDROP TABLE b;\n",
+			want:   []string{"2: DS103", "3: DS102"},
+		},
+		{
+			// SQLite alters a table by copying it: that drops a column, not the table.
+			name:    "table copy",
+			dialect: config.SQLite,
+			latest: "PRAGMA foreign_keys = off;\nCREATE TABLE new_a (id integer NOT NULL, PRIMARY KEY (id));\n" +
+				"INSERT INTO new_a (id) SELECT id FROM a;\nDROP TABLE a;\nALTER TABLE new_a RENAME TO a;\nPRAGMA foreign_keys = on;\n",
+			want: []string{"4: DS103"},
+		},
+		{
+			name:   "additive",
+			latest: "ALTER TABLE a ADD COLUMN title varchar(50) NULL;\nCREATE TABLE c (id integer NOT NULL, PRIMARY KEY (id));\n",
+		},
+	}
+	for _, d := range testdb.Dialects(t) {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			for _, tt := range tests {
+				if tt.dialect != "" && tt.dialect != d {
+					continue
+				}
+				t.Run(strings.ReplaceAll(tt.name, " ", "_"), func(t *testing.T) {
+					files := map[string]string{v2 + "_b.sql": tt.latest}
+					for k, v := range base {
+						files[k] = v
+					}
+					diags, err := migration.Lint(ctx, memDir(t, files), d, testdb.ServerURL())
+					if err != nil {
+						t.Fatalf("Lint: %v", err)
+					}
+					var got []string
+					for _, diag := range diags {
+						if diag.File != v2+"_b.sql" {
+							t.Errorf("diagnostic %s: got file %s, want %s_b.sql", diag, diag.File, v2)
+						}
+						got = append(got, fmt.Sprintf("%d: %s", diag.Line, diag.Code))
+					}
+					if !slices.Equal(got, tt.want) {
+						t.Errorf("diagnostics: got %v, want %v (%v)", got, tt.want, diags)
+					}
+				})
+			}
+		})
+	}
+}
