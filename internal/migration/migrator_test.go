@@ -598,3 +598,74 @@ func TestLint(t *testing.T) {
 		})
 	}
 }
+
+// TestInterrupted cancels a run in the middle of a file, as a killed process would stop: the
+// database stays at the previous file and the next run applies the rest.
+func TestInterrupted(t *testing.T) {
+	testdb.RequirePostgres(t, true)
+	db := openDB(t, config.Postgres, "users")
+	m := newMigrator(t, db, migration.WithDir(memDir(t, map[string]string{
+		v1 + "_a.sql": "CREATE TABLE a (id integer NOT NULL, PRIMARY KEY (id));\n",
+		v2 + "_b.sql": "CREATE TABLE b (id integer NOT NULL, PRIMARY KEY (id));\nSELECT pg_sleep(1);\n",
+	})))
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := m.Up(ctx, 0); err == nil {
+		t.Fatal("Up with a deadline inside the second file: got no error, want one")
+	}
+	ctx = context.Background()
+	st, err := m.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Current != v1 {
+		t.Errorf("current version after the interruption: got %q, want %q", st.Current, v1)
+	}
+	assertTables(t, db, "a", migration.RevisionsTable)
+	if applied, err := m.Up(ctx, 0); err != nil || len(applied) != 1 || applied[0].Version != v2 {
+		t.Errorf("Up after the interruption: got %v, %v; want [%s], nil", applied, err, v2)
+	}
+}
+
+// TestSQLiteTableRebuild applies and reverts a file that rebuilds a table other rows reference,
+// as atlas plans SQLite alterations: foreign keys are checked once the file is done, and are
+// enforced again afterwards.
+func TestSQLiteTableRebuild(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, config.SQLite, "users")
+	m := newMigrator(t, db, migration.WithDir(memDir(t, map[string]string{
+		v1 + "_a.sql": "CREATE TABLE parent (id integer NOT NULL, PRIMARY KEY (id));\n" +
+			"CREATE TABLE child (id integer NOT NULL, parent_id integer NOT NULL REFERENCES parent (id), PRIMARY KEY (id));\n",
+		v2 + "_b.sql": "PRAGMA foreign_keys = off;\n" +
+			"CREATE TABLE new_parent (id integer NOT NULL, name text NOT NULL DEFAULT 'x', PRIMARY KEY (id));\n" +
+			"INSERT INTO new_parent (id) SELECT id FROM parent;\n" +
+			"DROP TABLE parent;\n" +
+			"ALTER TABLE new_parent RENAME TO parent;\n" +
+			"PRAGMA foreign_keys = on;\n",
+	})))
+	if _, err := m.Up(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.Exec(`INSERT INTO parent (id) VALUES (1); INSERT INTO child (id, parent_id) VALUES (1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Up(ctx, 0); err != nil {
+		t.Fatalf("Up of the rebuild: %v", err)
+	}
+	if got, want := columns(t, db, "parent"), []string{"id", "name"}; !slices.Equal(got, want) {
+		t.Errorf("columns of parent: got %v, want %v", got, want)
+	}
+	if _, err := m.Down(ctx, 1); err != nil {
+		t.Fatalf("Down of the rebuild: %v", err)
+	}
+	if got, want := columns(t, db, "parent"), []string{"id"}; !slices.Equal(got, want) {
+		t.Errorf("columns of parent after Down: got %v, want %v", got, want)
+	}
+	var n int
+	if err := db.SQL.QueryRow(`SELECT count(*) FROM child JOIN parent ON parent.id = child.parent_id`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("children with their parent: got %d, %v; want 1, nil", n, err)
+	}
+	if _, err := db.SQL.Exec(`INSERT INTO child (id, parent_id) VALUES (2, 99)`); err == nil {
+		t.Error("insert of an orphan after the migrations: got no error, want a foreign key error")
+	}
+}
