@@ -31,6 +31,8 @@ func Handler(title, endpoint, assetsPath string) http.HandlerFunc {
 			"sha256-IXWO0ITNDjfnNXIu5POVfqlgYoop36bDzhodR6LW5Pc=",
 		),
 		gqlplayground.WithStoragePrefix("multidb:"),
+		// Queries live in the URL, so a link shares a query.
+		gqlplayground.WithGraphiqlPersistStateInURL(true),
 	)
 }
 
