@@ -26,12 +26,12 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]File, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("migrate %s: down %d: the number of files must be at least 1", m.name, n)
 	}
-	unlock, err := m.lock(ctx)
+	conn, end, err := m.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	st, err := m.load(ctx, m.db.SQL, false, false)
+	defer end()
+	st, err := m.load(ctx, conn, false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]File, error) {
 			}
 		}
 	}
-	plan, err := m.reverse(ctx, files, keep)
+	plan, err := m.reverse(ctx, conn, files, keep)
 	if err != nil {
 		return nil, fmt.Errorf("migrate %s: %s: %w", m.name, what, err)
 	}
@@ -83,13 +83,22 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]File, error) {
 		return reverted, m.print(what, stmts)
 	}
 	start := time.Now()
-	err = m.transact(ctx, func(tx *sql.Tx) error {
+	err = m.transact(ctx, conn, func(tx *sql.Tx) error {
+		// On SQLite nothing kept other migrators out while planning: check that the
+		// history is still the one the plan reverts.
+		rrw := &revisions{q: tx, db: m.name, dialect: m.dialect}
+		now, err := rrw.ReadRevisions(ctx)
+		if err != nil {
+			return err
+		}
+		if len(now) != len(st.revs) || now[len(now)-1].Version != st.revs[len(st.revs)-1].Version {
+			return errors.New("the database was migrated by another process meanwhile; run again")
+		}
 		for i, c := range plan.Changes {
 			if _, err := tx.ExecContext(ctx, c.Cmd, c.Args...); err != nil {
 				return fmt.Errorf("statement %d (%s): %w", i+1, excerpt(c.Cmd), err)
 			}
 		}
-		rrw := &revisions{q: tx, db: m.name, dialect: m.dialect}
 		for _, r := range undo {
 			if err := rrw.DeleteRevision(ctx, r.Version); err != nil {
 				return err
@@ -105,7 +114,7 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]File, error) {
 }
 
 // reverse plans the changes that take the live schema back to the state of files[:keep].
-func (m *Migrator) reverse(ctx context.Context, files []migrate.File, keep int) (*migrate.Plan, error) {
+func (m *Migrator) reverse(ctx context.Context, conn *sql.Conn, files []migrate.File, keep int) (*migrate.Plan, error) {
 	dev, cleanup, err := m.devDB(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scratch database: %w", err)
@@ -129,7 +138,7 @@ func (m *Migrator) reverse(ctx context.Context, files []migrate.File, keep int) 
 	if err != nil {
 		return nil, fmt.Errorf("inspect scratch database: %w", err)
 	}
-	drv, err := openDriver(m.dialect, m.db.SQL)
+	drv, err := openDriver(m.dialect, conn)
 	if err != nil {
 		return nil, err
 	}

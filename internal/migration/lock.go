@@ -22,10 +22,10 @@ func LockKey(name string) int64 {
 	return int64(h.Sum64())
 }
 
-// lock takes the migration lock of the database and returns the function that releases it.
+// session returns the one connection a run works on, and the function that ends the run.
 //
-// On PostgreSQL it is a session advisory lock held on one connection for the whole run. It
-// is taken with a blocking pg_advisory_lock under lock_timeout, rather than with atlas's
+// On PostgreSQL the connection holds the migration lock, a session advisory lock, until then.
+// It is taken with a blocking pg_advisory_lock under lock_timeout, rather than with atlas's
 // Locker, which polls pg_try_advisory_lock with sleeps that ignore ctx and hands its
 // connection back to the pool even when the unlock fails: here the server queues waiters in
 // order, a cancelled ctx cancels the wait, and a connection that may still hold the lock is
@@ -34,13 +34,15 @@ func LockKey(name string) int64 {
 // SQLite needs no lock of its own: every file, and the planning before it, runs in a write
 // transaction (BEGIN IMMEDIATE, from the DSN's _txlock=immediate), which serialises migrators
 // in any number of processes.
-func (m *Migrator) lock(ctx context.Context) (unlock func(), err error) {
-	if m.dialect != config.Postgres {
-		return func() {}, nil
-	}
+//
+// Working on one connection also keeps a run from waiting on itself in a pool of one.
+func (m *Migrator) session(ctx context.Context) (*sql.Conn, func(), error) {
 	conn, err := m.db.SQL.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
+		return nil, nil, fmt.Errorf("migrate %s: connect: %w", m.name, err)
+	}
+	if m.dialect != config.Postgres {
+		return conn, func() { conn.Close() }, nil
 	}
 	key := LockKey(m.name)
 	timeout := "0" // no limit
@@ -49,23 +51,22 @@ func (m *Migrator) lock(ctx context.Context) (unlock func(), err error) {
 	}
 	if _, err := conn.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, false)`, timeout); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
+		return nil, nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
 	}
 	_, err = conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, key)
 	if err == nil {
-		_, err = conn.ExecContext(ctx, `RESET lock_timeout`)
-		if err != nil {
+		if _, err := conn.ExecContext(ctx, `RESET lock_timeout`); err != nil {
 			m.unlock(conn, key)
-			return nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
+			return nil, nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
 		}
-		return func() { m.unlock(conn, key) }, nil
+		return conn, func() { m.unlock(conn, key) }, nil
 	}
 	discard(conn)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "55P03" { // lock_not_available
-		return nil, fmt.Errorf("migrate %s: %w (advisory lock %d): gave up after %s: %w", m.name, ErrLocked, key, m.lockTimeout, err)
+		return nil, nil, fmt.Errorf("migrate %s: %w (advisory lock %d): gave up after %s: %w", m.name, ErrLocked, key, m.lockTimeout, err)
 	}
-	return nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
+	return nil, nil, fmt.Errorf("migrate %s: lock: %w", m.name, err)
 }
 
 // unlock releases the advisory lock and closes its connection; if the release fails the

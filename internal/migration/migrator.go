@@ -201,12 +201,12 @@ func (m *Migrator) Up(ctx context.Context, n int) ([]Applied, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("migrate %s: up %d: the number of files must not be negative", m.name, n)
 	}
-	unlock, err := m.lock(ctx)
+	conn, end, err := m.session(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	st, err := m.plan(ctx)
+	defer end()
+	st, err := m.plan(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (m *Migrator) Up(ctx context.Context, n int) ([]Applied, error) {
 			applied = append(applied, Applied{File: fileOf(f), Statements: len(stmts)})
 			continue
 		}
-		a, ok, err := m.apply(ctx, f, stmts)
+		a, ok, err := m.apply(ctx, conn, f, stmts)
 		if err != nil {
 			return applied, err
 		}
@@ -250,8 +250,8 @@ type state struct {
 
 // plan loads the state in a write transaction (on SQLite, so that migrators in other
 // processes wait) and creates the revisions table on first use; a dry run writes nothing.
-func (m *Migrator) plan(ctx context.Context) (*state, error) {
-	tx, err := m.db.SQL.BeginTx(ctx, nil)
+func (m *Migrator) plan(ctx context.Context, conn *sql.Conn) (*state, error) {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("migrate %s: begin: %w", m.name, m.busy(err))
 	}
@@ -438,12 +438,12 @@ func (m *Migrator) checkClean(ctx context.Context, drv migrate.Driver) error {
 
 // apply runs one file and records its revision in one transaction. It reports false, and
 // does nothing, when the file turns out to be applied already.
-func (m *Migrator) apply(ctx context.Context, f migrate.File, stmts []*migrate.Stmt) (Applied, bool, error) {
+func (m *Migrator) apply(ctx context.Context, conn *sql.Conn, f migrate.File, stmts []*migrate.Stmt) (Applied, bool, error) {
 	var (
 		rev  *migrate.Revision
 		done bool
 	)
-	err := m.transact(ctx, func(tx *sql.Tx) error {
+	err := m.transact(ctx, conn, func(tx *sql.Tx) error {
 		rrw := &revisions{q: tx, db: m.name, dialect: m.dialect}
 		switch _, err := rrw.ReadRevision(ctx, f.Version()); {
 		case err == nil:
@@ -480,18 +480,13 @@ func (m *Migrator) apply(ctx context.Context, f migrate.File, stmts []*migrate.S
 	return appliedOf(rev), true, nil
 }
 
-// transact runs fn in a transaction on one connection and commits it when fn succeeds.
+// transact runs fn in a transaction on conn and commits it when fn succeeds.
 //
 // SQLite ignores PRAGMA foreign_keys inside a transaction, yet its way to alter a table
 // (create a new one, copy, drop, rename), which atlas plans, must run with the checks off:
 // transact turns them off on the connection around the transaction, and runs
 // PRAGMA foreign_key_check before committing instead.
-func (m *Migrator) transact(ctx context.Context, fn func(*sql.Tx) error) (err error) {
-	conn, err := m.db.SQL.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
+func (m *Migrator) transact(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
 	if m.dialect == config.SQLite {
 		var fk bool
 		if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {

@@ -77,6 +77,11 @@ func TestShippedFiles(t *testing.T) {
 					if !st.OK() || st.Current != last || len(st.Applied) != len(files) {
 						t.Errorf("Status after Up: got OK=%v, current %q, %d applied; want true, %q, %d", st.OK(), st.Current, len(st.Applied), last, len(files))
 					}
+					for _, a := range st.Applied {
+						if since := time.Since(a.AppliedAt); since < 0 || since > time.Minute || a.Statements == 0 {
+							t.Errorf("Status: got %s applied at %s with %d statements, want within the last minute with some", a.File, a.AppliedAt, a.Statements)
+						}
+					}
 					if behind, err := m.Behind(ctx); err != nil || behind != 0 {
 						t.Errorf("Behind after Up: got %d, %v; want 0, nil", behind, err)
 					}
@@ -146,6 +151,11 @@ func TestConcurrentUp(t *testing.T) {
 			dbs := make([]*database.DB, migrators)
 			for i := range dbs {
 				dbs[i] = openURL(t, "users", url)
+			}
+			// Create the database first, as a deployment has: connections that open a new
+			// SQLite file at the same moment race to switch it to WAL, before any migrator runs.
+			if err := dbs[0].SQL.PingContext(ctx); err != nil {
+				t.Fatal(err)
 			}
 			for _, db := range dbs {
 				wg.Add(1)
@@ -466,6 +476,7 @@ func TestDown(t *testing.T) {
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
 			db := openDB(t, d, "users")
+			db.SQL.SetMaxOpenConns(1) // a run works on one connection and never waits on itself
 			var log bytes.Buffer
 			m := newMigrator(t, db, migration.WithDir(threeFiles(t, d)), migration.WithLog(&log))
 			if _, err := m.Up(ctx, 0); err != nil {
