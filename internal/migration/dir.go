@@ -14,12 +14,12 @@ import (
 // dialect (migrate/<name>/<dialect dir>/), as an in-memory atlas directory whose atlas.sum is
 // the shipped one, so that Validate checks the files against it.
 func EmbeddedDir(name, dialect string) (migrate.Dir, error) {
-	return FSDir(migrations.Files, path.Join(name, DialectDir(dialect)))
+	return fsDir(migrations.Files, path.Join(name, DialectDir(dialect)))
 }
 
-// FSDir copies the migration directory at root in fsys (*.sql files and atlas.sum) into an
+// fsDir copies the migration directory at root in fsys (*.sql files and atlas.sum) into an
 // in-memory atlas directory. atlas.sum is copied as is, never recomputed.
-func FSDir(fsys fs.FS, root string) (migrate.Dir, error) {
+func fsDir(fsys fs.FS, root string) (migrate.Dir, error) {
 	entries, err := fs.ReadDir(fsys, root)
 	if err != nil {
 		return nil, fmt.Errorf("migration directory %s: %w", root, err)

@@ -294,6 +294,9 @@ func (m *Migrator) load(ctx context.Context, q schema.ExecQuerier, write, pendin
 	if !pending {
 		return st, nil
 	}
+	if err := m.checkOrder(files, revs); err != nil {
+		return nil, err
+	}
 	drv, err := m.driver(q)
 	if err != nil {
 		return nil, err
@@ -403,6 +406,37 @@ func (m *Migrator) checkHistory(files []migrate.File, revs []*migrate.Revision) 
 		if r.Hash != "" && r.Hash != fileHash(f) {
 			return fmt.Errorf("migrate %s: %w: %s was changed after it was applied on %s", m.name, ErrChecksum, f.Name(), r.ExecutedAt.Format(time.RFC3339))
 		}
+	}
+	return nil
+}
+
+// checkOrder refuses files that are not applied but older than the latest applied one. atlas's
+// Pending finds those between the first and the latest revision; this finds those before the
+// first too, which atlas would skip for ever.
+func (m *Migrator) checkOrder(files []migrate.File, revs []*migrate.Revision) error {
+	if len(revs) == 0 {
+		return nil
+	}
+	var (
+		baseline string
+		applied  = make(map[string]bool, len(revs))
+		latest   = revs[len(revs)-1].Version
+		late     []string
+	)
+	for _, r := range revs {
+		applied[r.Version] = true
+		if r.Type.Has(migrate.RevisionTypeBaseline) {
+			baseline = r.Version
+		}
+	}
+	for _, f := range files {
+		if v := f.Version(); v < latest && v > baseline && !applied[v] {
+			late = append(late, f.Name())
+		}
+	}
+	if len(late) > 0 {
+		return fmt.Errorf("migrate %s: %w: %s is older than the latest applied version %s; give it a newer version",
+			m.name, ErrOutOfOrder, strings.Join(late, ", "), latest)
 	}
 	return nil
 }

@@ -320,6 +320,13 @@ func TestHistoryRefused(t *testing.T) {
 			names:  v2 + "_b.sql",
 		},
 		{
+			name:   "file older than every applied one",
+			before: map[string]string{v2 + "_b.sql": b, v3 + "_c.sql": c},
+			after:  map[string]string{v1 + "_a.sql": a, v2 + "_b.sql": b, v3 + "_c.sql": c},
+			want:   migration.ErrOutOfOrder,
+			names:  v1 + "_a.sql",
+		},
+		{
 			name:   "applied file changed",
 			before: map[string]string{v1 + "_a.sql": a},
 			after:  map[string]string{v1 + "_a.sql": a + "CREATE INDEX a_id ON a (id);\n"},
