@@ -11,9 +11,11 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/graph/apierror"
 )
 
 // Events is the resolver for the events field.
 func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error) {
-	return r.clients.Analytics.Event.Query().Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
+	conn, err := r.clients.Analytics.Event.Query().Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
+	return conn, apierror.Database("analytics", err)
 }

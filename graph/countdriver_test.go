@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,10 +17,28 @@ type counter struct {
 	mu    sync.Mutex
 	n     map[string]int
 	stmts map[string][]string
+	fail  map[string]string // database -> "error" or "panic"
+}
+
+// errInjected is the failure a broken database returns; it must never reach a client.
+var errInjected = errors.New("injected failure: pq: relation \"secret_table\" does not exist")
+
+// breakDB makes every later statement to db fail ("error") or panic ("panic").
+func (c *counter) breakDB(db, how string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail[db] = how
+}
+
+// heal undoes breakDB for every database.
+func (c *counter) heal() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail = map[string]string{}
 }
 
 func newCounter() *counter {
-	return &counter{n: map[string]int{}, stmts: map[string][]string{}}
+	return &counter{n: map[string]int{}, stmts: map[string][]string{}, fail: map[string]string{}}
 }
 
 // wrap is the database.WithDriverWrapper function.
@@ -27,11 +46,19 @@ func (c *counter) wrap(name string, d dialect.Driver) dialect.Driver {
 	return &countingDriver{Driver: d, db: name, c: c}
 }
 
-func (c *counter) add(db, query string) {
+// add counts a statement, and fails it if db is broken.
+func (c *counter) add(db, query string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n[db]++
 	c.stmts[db] = append(c.stmts[db], query)
+	switch c.fail[db] {
+	case "error":
+		return errInjected
+	case "panic":
+		panic(errInjected)
+	}
+	return nil
 }
 
 // reset forgets what was counted so far.
@@ -73,12 +100,16 @@ type countingDriver struct {
 }
 
 func (d *countingDriver) Exec(ctx context.Context, query string, args, v any) error {
-	d.c.add(d.db, query)
+	if err := d.c.add(d.db, query); err != nil {
+		return err
+	}
 	return d.Driver.Exec(ctx, query, args, v)
 }
 
 func (d *countingDriver) Query(ctx context.Context, query string, args, v any) error {
-	d.c.add(d.db, query)
+	if err := d.c.add(d.db, query); err != nil {
+		return err
+	}
 	return d.Driver.Query(ctx, query, args, v)
 }
 
@@ -112,11 +143,15 @@ type countingTx struct {
 }
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
-	t.c.add(t.db, query)
+	if err := t.c.add(t.db, query); err != nil {
+		return err
+	}
 	return t.Tx.Exec(ctx, query, args, v)
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
-	t.c.add(t.db, query)
+	if err := t.c.add(t.db, query); err != nil {
+		return err
+	}
 	return t.Tx.Query(ctx, query, args, v)
 }

@@ -33,9 +33,11 @@ type env struct {
 	logs  *lockedBuffer
 }
 
-// forEachDialect runs fn, in parallel, on fresh migrated databases of every available dialect.
+// forEachDialect runs fn on fresh migrated databases of every available dialect. Tests and
+// dialects run in parallel: creating PostgreSQL databases is most of their time.
 func forEachDialect(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
+	t.Parallel()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
 			t.Parallel()

@@ -11,9 +11,11 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/graph/apierror"
 )
 
 // LogEntries is the resolver for the logEntries field.
 func (r *queryResolver) LogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error) {
-	return r.clients.Logs.LogEntry.Query().Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
+	conn, err := r.clients.Logs.LogEntry.Query().Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
+	return conn, apierror.Database("logs", err)
 }

@@ -27,7 +27,13 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]model.Nod
 	return resolveNodes(ctx, r.clients, ids)
 }
 
+// Mutation returns generated.MutationResolver implementation.
+func (r *Resolver) Mutation() generated.MutationResolver { return &mutationResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

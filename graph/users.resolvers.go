@@ -11,9 +11,11 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/users"
+	"github.com/multidb/multidb/graph/apierror"
 )
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *users.UserOrder, where *users.UserWhereInput) (*users.UserConnection, error) {
-	return r.clients.Users.User.Query().Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
+	conn, err := r.clients.Users.User.Query().Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
+	return conn, apierror.Database("users", err)
 }

@@ -11,6 +11,8 @@ import (
 	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/multidb/multidb/ent/analytics"
@@ -32,12 +34,19 @@ const (
 const internalMessage = "internal error"
 
 // Error is an error meant for the client: its message is shown as is, with its code.
+// Cause, when set, is what went wrong underneath: it is logged, never shown.
 type Error struct {
 	Code    string
 	Message string
+	Cause   error
 }
 
-func (e *Error) Error() string { return e.Message }
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Message + ": " + e.Cause.Error()
+	}
+	return e.Message
+}
 
 // BadInput returns a BAD_USER_INPUT error with a formatted message.
 func BadInput(format string, args ...any) error {
@@ -60,12 +69,10 @@ func (e *DatabaseError) Error() string { return e.Database + ": " + e.Err.Error(
 func (e *DatabaseError) Unwrap() error { return e.Err }
 
 // Database wraps err, a failure of the named database; nil stays nil. Errors meant for the
-// client (an *Error, a validation error) are returned unchanged.
+// client (an *Error, a gqlerror, a validation or not-found error of ent) are returned as they are.
 func Database(name string, err error) error {
-	if err == nil || errors.As(err, new(*Error)) || isInput(err) || isNotFound(err) {
-		return err
-	}
-	if errors.As(err, new(*DatabaseError)) {
+	if err == nil || errors.As(err, new(*Error)) || errors.As(err, new(*DatabaseError)) ||
+		errors.As(err, new(*gqlerror.Error)) || isInput(err) || isNotFound(err) {
 		return err
 	}
 	return &DatabaseError{Database: name, Err: err}
@@ -130,9 +137,17 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		switch {
 		case code == "INVALID_PAGINATION": // entgql's code for a negative first/last
 			set(gerr, BadUserInput, gerr.Message)
+		case code == errcode.ValidationFailed && len(gerr.Path) > 0 && gerr.Path[0] == ast.PathName("variable"):
+			// The document is valid but a variable's value is not (a level that is no
+			// LogEntryLevel, an ID that is not a string): the client's input, not its query.
+			// gqlparser's message ("must be defined") needs the variable's path to be clear.
+			set(gerr, BadUserInput, "$"+gerr.Path[1:].String()+": "+gerr.Message)
 		case code != "":
 			// Set by gqlgen or by an extension: clients already know these.
 		case errors.As(err, &own):
+			if own.Cause != nil {
+				log.ErrorContext(ctx, "graphql: "+own.Message, "path", gerr.Path.String(), "err", own.Cause)
+			}
 			set(gerr, own.Code, own.Message)
 		case errors.As(err, &dbErr):
 			log.ErrorContext(ctx, "graphql: database failed", "database", dbErr.Database, "path", gerr.Path.String(), "err", dbErr.Err)

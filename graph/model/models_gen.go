@@ -2,5 +2,27 @@
 
 package model
 
+import (
+	"github.com/google/uuid"
+)
+
+// What deleteUser removed.
+type DeleteUserPayload struct {
+	// The id of the deleted user.
+	DeletedID uuid.UUID `json:"deletedID"`
+	// The rows removed in each database by this call: the user's events, log entries, and the user.
+	Removed []*RemovedRows `json:"removed"`
+}
+
+// The mutations are declared in mutations.graphqls.
+type Mutation struct {
+}
+
 type Query struct {
+}
+
+// Rows removed from one database.
+type RemovedRows struct {
+	Database string `json:"database"`
+	Count    int    `json:"count"`
 }

@@ -2,6 +2,7 @@
 package analytics
 
 import (
+	"fmt"
 	"regexp"
 	"time"
 
@@ -16,6 +17,14 @@ import (
 
 // EventNamePattern is what an event name must look like: "signup", "page.view", "cart:add".
 var EventNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.:-]{0,127}$`)
+
+// ValidateEventName checks a name against EventNamePattern and says what was expected.
+func ValidateEventName(s string) error {
+	if !EventNamePattern.MatchString(s) {
+		return fmt.Errorf("%q must start with a letter and hold up to 128 letters, digits and _.:- (%s)", s, EventNamePattern)
+	}
+	return nil
+}
 
 // Event is one thing a user did, as tracked by a frontend.
 type Event struct {
@@ -33,7 +42,7 @@ func (Event) Fields() []ent.Field {
 			Immutable().
 			Annotations(entgql.OrderField("USER_ID")),
 		field.String("name").
-			Match(EventNamePattern).
+			Validate(ValidateEventName).
 			Immutable().
 			Annotations(entgql.OrderField("NAME")),
 		field.JSON("properties", map[string]any{}).

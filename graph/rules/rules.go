@@ -1,0 +1,98 @@
+// Package rules holds what the graph's mutations must check beyond the ent schemas' own
+// validators: size limits, the existence of users in another database, and the cascade that
+// deletes a user from every database.
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/ent/users"
+	"github.com/multidb/multidb/ent/users/user"
+	"github.com/multidb/multidb/graph/apierror"
+)
+
+const (
+	// MaxJSONBytes bounds a JSON value (event properties, log fields) once serialized: large
+	// blobs belong in object storage, and append-heavy tables stay compact.
+	MaxJSONBytes = 16 << 10
+	// MaxBatch bounds trackEvents: one INSERT of 1,000 rows stays far below every engine's
+	// bind-parameter limit.
+	MaxBatch = 1000
+)
+
+// CheckJSON refuses a JSON object that serializes to more than MaxJSONBytes.
+func CheckJSON(field string, v map[string]any) error {
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return apierror.BadInput("%s: %v", field, err)
+	}
+	if len(b) > MaxJSONBytes {
+		return apierror.BadInput("%s: %d bytes serialized, at most %d allowed", field, len(b), MaxJSONBytes)
+	}
+	return nil
+}
+
+// CheckEvents checks a batch of events: its size, each one's properties, and that every user
+// it names exists, with one lookup for all of them.
+func CheckEvents(ctx context.Context, c *users.Client, inputs []*analytics.CreateEventInput) error {
+	if len(inputs) > MaxBatch {
+		return apierror.BadInput("at most %d events per call, got %d", MaxBatch, len(inputs))
+	}
+	ids := make([]uuid.UUID, 0, len(inputs))
+	for i, in := range inputs {
+		field := "properties"
+		if len(inputs) > 1 {
+			field = fmt.Sprintf("inputs[%d].properties", i)
+		}
+		if err := CheckJSON(field, in.Properties); err != nil {
+			return err
+		}
+		ids = append(ids, in.UserID)
+	}
+	return UsersExist(ctx, c, ids)
+}
+
+// CheckLogEntry checks a log entry's fields. Its user is not looked up: a log line must not
+// fail, or wait on another database, because of whom it mentions.
+func CheckLogEntry(in logs.CreateLogEntryInput) error {
+	return CheckJSON("fields", in.Fields)
+}
+
+// UsersExist returns BAD_USER_INPUT naming the first of ids that is no user, after one query.
+func UsersExist(ctx context.Context, c *users.Client, ids []uuid.UUID) error {
+	distinct := slices.Clone(ids)
+	slices.SortFunc(distinct, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	distinct = slices.Compact(distinct)
+	if len(distinct) == 0 {
+		return nil
+	}
+	found, err := c.User.Query().Where(user.IDIn(distinct...)).IDs(ctx)
+	if err != nil {
+		return apierror.Database("users", err)
+	}
+	for _, id := range ids {
+		if !slices.Contains(found, id) {
+			return apierror.BadInput("user %s does not exist", id)
+		}
+	}
+	return nil
+}
+
+// UserError turns the error of saving a user into what the client should see: the unique
+// index on email is the only constraint of the users table.
+func UserError(err error) error {
+	if users.IsConstraintError(err) {
+		return apierror.BadInput("email already in use")
+	}
+	return apierror.Database("users", err)
+}
