@@ -29,12 +29,14 @@ const (
 // TestShippedFiles takes every registered database up, checks it against its ent schema, down
 // and up again, with the migration files the binary ships.
 func TestShippedFiles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
 			set := testdb.Open(t, testdb.Config(t, d))
 			for _, db := range set.DBs {
 				t.Run(db.Name, func(t *testing.T) {
+					t.Parallel()
 					files, err := shippedDir(t, db).Files()
 					if err != nil {
 						t.Fatal(err)
@@ -136,6 +138,7 @@ func threeFiles(t *testing.T, dialect string) *migrate.MemDir {
 // TestConcurrentUp runs migrators with pools of their own on one database at once: each file
 // is applied exactly once and none of them fails.
 func TestConcurrentUp(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -197,6 +200,7 @@ func TestConcurrentUp(t *testing.T) {
 // TestLockTimeout holds the advisory lock of a PostgreSQL database: a migrator waits for it,
 // gives up with ErrLocked after its timeout, and succeeds once the lock is released.
 func TestLockTimeout(t *testing.T) {
+	t.Parallel()
 	testdb.RequirePostgres(t, true)
 	ctx := context.Background()
 	db := openDB(t, config.Postgres, "users")
@@ -227,6 +231,7 @@ func TestLockTimeout(t *testing.T) {
 
 // TestTamperedDirectory refuses directories that do not match their atlas.sum, applying nothing.
 func TestTamperedDirectory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -294,6 +299,7 @@ func readFile(dir migrate.Dir, name string) ([]byte, error) {
 
 // TestHistoryRefused refuses databases whose history the directory contradicts.
 func TestHistoryRefused(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	a := "CREATE TABLE a (id integer NOT NULL, PRIMARY KEY (id));\n"
 	b := "CREATE TABLE b (id integer NOT NULL, PRIMARY KEY (id));\n"
@@ -357,6 +363,7 @@ func TestHistoryRefused(t *testing.T) {
 
 // TestFailingFile leaves the database at the last good file, without a trace of the failed one.
 func TestFailingFile(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -389,6 +396,7 @@ func TestFailingFile(t *testing.T) {
 
 // TestNotClean refuses a database with tables of its own and no history, unless baselined.
 func TestNotClean(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -429,6 +437,7 @@ func TestNotClean(t *testing.T) {
 
 // TestDryRun prints the SQL of Up and Down and changes nothing.
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -479,6 +488,7 @@ func TestDryRun(t *testing.T) {
 
 // TestDown reverts several files, keeping the data of the tables that stay.
 func TestDown(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -530,6 +540,7 @@ func TestDown(t *testing.T) {
 
 // TestSharedDatabase keeps two registered databases that share one SQL database apart.
 func TestSharedDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, d := range testdb.Dialects(t) {
 		t.Run(testdb.Name(d), func(t *testing.T) {
@@ -558,6 +569,7 @@ func TestSharedDatabase(t *testing.T) {
 
 // TestLint reports the tables and columns the latest file drops, at their lines.
 func TestLint(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	base := map[string]string{
 		v1 + "_a.sql": "CREATE TABLE a (id integer NOT NULL, note varchar(50) NULL, PRIMARY KEY (id));\nCREATE TABLE b (id integer NOT NULL, PRIMARY KEY (id));\n",
@@ -620,6 +632,7 @@ func TestLint(t *testing.T) {
 // TestInterrupted cancels a run in the middle of a file, as a killed process would stop: the
 // database stays at the previous file and the next run applies the rest.
 func TestInterrupted(t *testing.T) {
+	t.Parallel()
 	testdb.RequirePostgres(t, true)
 	db := openDB(t, config.Postgres, "users")
 	m := newMigrator(t, db, migration.WithDir(memDir(t, map[string]string{
@@ -649,6 +662,7 @@ func TestInterrupted(t *testing.T) {
 // as atlas plans SQLite alterations: foreign keys are checked once the file is done, and are
 // enforced again afterwards.
 func TestSQLiteTableRebuild(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := openDB(t, config.SQLite, "users")
 	m := newMigrator(t, db, migration.WithDir(memDir(t, map[string]string{
