@@ -19,6 +19,7 @@ import (
 
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/internal/requestid"
 )
 
 // version is set at build time: -ldflags "-X main.version=…".
@@ -91,8 +92,9 @@ func loadConfig() (*config.Config, error) {
 
 // newLogger logs text in development and JSON elsewhere, for log collectors.
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var h slog.Handler = slog.NewJSONHandler(w, nil)
 	if cfg.Env == config.Development || cfg.Env == config.Test {
-		return slog.New(slog.NewTextHandler(w, nil))
+		h = slog.NewTextHandler(w, nil)
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	return slog.New(requestid.NewHandler(h))
 }

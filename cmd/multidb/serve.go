@@ -13,6 +13,7 @@ import (
 	"github.com/multidb/multidb/graph"
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/internal/metrics"
 	"github.com/multidb/multidb/internal/migration"
 	"github.com/multidb/multidb/internal/server"
 )
@@ -35,11 +36,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	set, err := database.Open(cfg)
+	m := metrics.New()
+	set, err := database.Open(cfg, database.WithDriverWrapper(m.WrapDriver))
 	if err != nil {
 		return err
 	}
 	defer set.Close()
+	if err := m.RegisterPools(set.Pools); err != nil {
+		return err
+	}
 
 	// A database that is down or behind at start-up is reported, not fatal: /readyz says so and
 	// the server serves what it can until it comes back.
@@ -52,10 +57,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	h := server.New(server.Options{
-		GraphQL:    graph.NewHandler(set),
+		GraphQL:    graph.NewHandler(set, graph.WithLogger(log)),
 		Playground: playground,
 		Readiness:  readiness(set),
 		Logger:     log,
+		Metrics:    m,
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
 	if err != nil {

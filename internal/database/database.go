@@ -125,6 +125,15 @@ func (s *Set) Get(name string) *DB {
 	return nil
 }
 
+// Pools returns the connection pool of every database, by name.
+func (s *Set) Pools() map[string]*sql.DB {
+	out := make(map[string]*sql.DB, len(s.DBs))
+	for _, db := range s.DBs {
+		out[db.Name] = db.SQL
+	}
+	return out
+}
+
 // Ping checks every database concurrently and returns the error of each, by name (nil when up).
 func (s *Set) Ping(ctx context.Context) map[string]error {
 	type result struct {

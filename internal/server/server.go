@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/multidb/multidb/internal/metrics"
+	"github.com/multidb/multidb/internal/requestid"
 	"github.com/multidb/multidb/internal/server/playground"
 )
 
@@ -33,14 +35,25 @@ type Options struct {
 	Playground bool
 	// Readiness reports the state of every database for /readyz.
 	Readiness func(ctx context.Context) []DatabaseState
-	// Logger receives request errors and lifecycle messages.
+	// Logger receives the access log, request errors and lifecycle messages.
 	Logger *slog.Logger
+	// Metrics, when set, counts GraphQL requests and serves /metrics.
+	Metrics *metrics.Metrics
 }
 
 // New returns the HTTP handler of multidb.
 func New(o Options) http.Handler {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", o.GraphQL)
+	graphql := o.GraphQL
+	if o.Metrics != nil {
+		graphql = o.Metrics.Middleware(graphql)
+		mux.Handle("GET /metrics", o.Metrics.Handler())
+	}
+	mux.Handle("/graphql", graphql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -60,7 +73,8 @@ func New(o Options) http.Handler {
 		mux.Handle("GET /playground/", http.StripPrefix("/playground/", playground.Assets()))
 		mux.Handle("GET /{$}", playground.Handler("multidb", "/graphql", "/playground/"))
 	}
-	return mux
+	// The request id is set first, so that the access log and every log line below carry it.
+	return requestid.Middleware(requestid.AccessLog(log)(mux))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
