@@ -9,6 +9,18 @@ import (
 	"github.com/multidb/multidb/ent/users"
 )
 
+// The SessionFunc type is an adapter to allow the use of ordinary
+// function as Session mutator.
+type SessionFunc func(context.Context, *users.SessionMutation) (users.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f SessionFunc) Mutate(ctx context.Context, m users.Mutation) (users.Value, error) {
+	if mv, ok := m.(*users.SessionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *users.SessionMutation", m)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary
 // function as User mutator.
 type UserFunc func(context.Context, *users.UserMutation) (users.Value, error)

@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/ent/users/predicate"
+	"github.com/multidb/multidb/ent/users/session"
 	"github.com/multidb/multidb/ent/users/user"
 )
 
@@ -68,6 +69,33 @@ func (f TraverseFunc) Traverse(ctx context.Context, q users.Query) error {
 	return f(ctx, query)
 }
 
+// The SessionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type SessionFunc func(context.Context, *users.SessionQuery) (users.Value, error)
+
+// Query calls f(ctx, q).
+func (f SessionFunc) Query(ctx context.Context, q users.Query) (users.Value, error) {
+	if q, ok := q.(*users.SessionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *users.SessionQuery", q)
+}
+
+// The TraverseSession type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSession func(context.Context, *users.SessionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSession) Intercept(next users.Querier) users.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSession) Traverse(ctx context.Context, q users.Query) error {
+	if q, ok := q.(*users.SessionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *users.SessionQuery", q)
+}
+
 // The UserFunc type is an adapter to allow the use of ordinary function as a Querier.
 type UserFunc func(context.Context, *users.UserQuery) (users.Value, error)
 
@@ -98,6 +126,8 @@ func (f TraverseUser) Traverse(ctx context.Context, q users.Query) error {
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q users.Query) (Query, error) {
 	switch q := q.(type) {
+	case *users.SessionQuery:
+		return &query[*users.SessionQuery, predicate.Session, session.OrderOption]{typ: users.TypeSession, tq: q}, nil
 	case *users.UserQuery:
 		return &query[*users.UserQuery, predicate.User, user.OrderOption]{typ: users.TypeUser, tq: q}, nil
 	default:
