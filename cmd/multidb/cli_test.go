@@ -87,6 +87,9 @@ func TestMigrateStagingOnPostgres(t *testing.T) {
 
 func TestMigrateAndSeedTheDevelopmentDefault(t *testing.T) {
 	inDir(t, nil)
+	if out, err := runCLI(t, "migrate", "lint"); err != nil || !strings.Contains(out, "no destructive changes") {
+		t.Errorf("lint of the shipped files: err %v\n%s", err, out)
+	}
 	if out, err := runCLI(t, "migrate"); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}

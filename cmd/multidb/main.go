@@ -33,6 +33,7 @@ Usage:
   multidb migrate down N [--db NAME] [--dry-run]   revert the last N migrations
   multidb migrate status [--db NAME]               applied and pending migrations
   multidb migrate new NAME --db NAME               generate the next migration from the ent schema
+  multidb migrate lint [--db NAME]                 report destructive changes in the latest files
   multidb seed [--db NAME]                         run the seeders of $ENV that have not run yet
   multidb new schema DB NAME                       scaffold an ent schema with a name field
   multidb new seed DB NAME                         scaffold a seeder

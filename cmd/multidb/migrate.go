@@ -36,8 +36,11 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		args = fs.Args()[1:]
 	}
 
-	if action == "new" {
+	switch action {
+	case "new":
 		return newMigration(ctx, positional, *only, *devURL, stdout)
+	case "lint":
+		return lintMigrations(ctx, *only, *devURL, stdout)
 	}
 	n := 0
 	switch action {
@@ -54,7 +57,7 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: migrate down N: N must be a positive number, got %q", errUsage, positional[0])
 		}
 	default:
-		return fmt.Errorf("%w: migrate %q: use up, down N, status or new NAME", errUsage, action)
+		return fmt.Errorf("%w: migrate %q: use up, down N, status, new NAME or lint", errUsage, action)
 	}
 
 	cfg, err := loadConfig()
@@ -182,6 +185,46 @@ func newMigration(ctx context.Context, positional []string, db, devURL string, s
 	for _, f := range files {
 		fmt.Fprintf(stdout, "wrote %s\n", f)
 	}
+	return nil
+}
+
+// lintMigrations reports destructive changes (dropped tables, columns) in the latest file of
+// every migration directory, before it lands. It exits non-zero when it finds any.
+func lintMigrations(ctx context.Context, only, devURL string, stdout io.Writer) error {
+	if only != "" {
+		if _, ok := database.Lookup(only); !ok {
+			return fmt.Errorf("%w: --db %q is not a database; use one of %v", errUsage, only, database.Names())
+		}
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	url := devServer(devURL, cfg.Lookup)
+	found := 0
+	for _, name := range database.Names() {
+		if only != "" && name != only {
+			continue
+		}
+		for dir, dialect := range migration.Dialects {
+			d, err := migration.EmbeddedDir(name, dialect)
+			if err != nil {
+				return err
+			}
+			diags, err := migration.Lint(ctx, d, dialect, url)
+			if err != nil {
+				return fmt.Errorf("lint %s/%s: %w", name, dir, err)
+			}
+			for _, diag := range diags {
+				fmt.Fprintf(stdout, "migrate/%s/%s/%s\n", name, dir, diag)
+			}
+			found += len(diags)
+		}
+	}
+	if found > 0 {
+		return fmt.Errorf("lint: %d destructive change(s); make sure they are intended", found)
+	}
+	fmt.Fprintln(stdout, "lint: no destructive changes")
 	return nil
 }
 
