@@ -171,4 +171,3 @@ func post(t *testing.T, base, query string) map[string]any {
 	}
 	return out.Data
 }
-
