@@ -46,7 +46,7 @@ func generate(db string) error {
 	return entc.Generate("../schema/"+db, &gen.Config{
 		Target:   "./" + db,
 		Package:  "github.com/multidb/multidb/ent/" + db,
-		Features: []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureExecQuery, gen.FeatureIntercept},
+		Features: []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureExecQuery, gen.FeatureIntercept, gen.FeatureModifier},
 	}, entc.Extensions(ex))
 }
 

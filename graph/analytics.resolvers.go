@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/graph/generated"
 )
 
 // Events is the resolver for the events field.
@@ -19,3 +20,8 @@ func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[uuid.UU
 	conn, err := r.clients.Analytics.Event.Query().Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
 	return conn, apierror.Database("analytics", err)
 }
+
+// Event returns generated.EventResolver implementation.
+func (r *Resolver) Event() generated.EventResolver { return &eventResolver{r} }
+
+type eventResolver struct{ *Resolver }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/graph/generated"
 )
 
 // LogEntries is the resolver for the logEntries field.
@@ -19,3 +20,8 @@ func (r *queryResolver) LogEntries(ctx context.Context, after *entgql.Cursor[uui
 	conn, err := r.clients.Logs.LogEntry.Query().Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
 	return conn, apierror.Database("logs", err)
 }
+
+// LogEntry returns generated.LogEntryResolver implementation.
+func (r *Resolver) LogEntry() generated.LogEntryResolver { return &logEntryResolver{r} }
+
+type logEntryResolver struct{ *Resolver }

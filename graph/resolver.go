@@ -1,6 +1,10 @@
 package graph
 
 import (
+	"context"
+	"time"
+
+	"github.com/multidb/multidb/graph/loader"
 	"github.com/multidb/multidb/internal/database"
 )
 
@@ -8,4 +12,14 @@ import (
 // its own; what lives for one request (the batch loaders) is in the request's context.
 type Resolver struct {
 	clients *database.Clients
+	wait    time.Duration // of the batch loaders
+}
+
+// loaders returns the request's batch loaders. Outside NewHandler's middleware (a resolver
+// called directly) it returns fresh ones: still correct, only batched within one field.
+func (r *Resolver) loaders(ctx context.Context) *loader.Loaders {
+	if l := loader.For(ctx); l != nil {
+		return l
+	}
+	return loader.New(r.clients, r.wait)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/graph/generated"
 )
 
 // Users is the resolver for the users field.
@@ -19,3 +20,8 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUI
 	conn, err := r.clients.Users.User.Query().Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
 	return conn, apierror.Database("users", err)
 }
+
+// User returns generated.UserResolver implementation.
+func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
+
+type userResolver struct{ *Resolver }

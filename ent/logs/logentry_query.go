@@ -23,8 +23,8 @@ type LogEntryQuery struct {
 	order      []logentry.OrderOption
 	inters     []Interceptor
 	predicates []predicate.LogEntry
-	modifiers  []func(*sql.Selector)
 	loadTotal  []func(context.Context, []*LogEntry) error
+	modifiers  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -254,8 +254,9 @@ func (_q *LogEntryQuery) Clone() *LogEntryQuery {
 		inters:     append([]Interceptor{}, _q.inters...),
 		predicates: append([]predicate.LogEntry{}, _q.predicates...),
 		// clone intermediate query.
-		sql:  _q.sql.Clone(),
-		path: _q.path,
+		sql:       _q.sql.Clone(),
+		path:      _q.path,
+		modifiers: append([]func(*sql.Selector){}, _q.modifiers...),
 	}
 }
 
@@ -433,6 +434,9 @@ func (_q *LogEntryQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	if _q.ctx.Unique != nil && *_q.ctx.Unique {
 		selector.Distinct()
 	}
+	for _, m := range _q.modifiers {
+		m(selector)
+	}
 	for _, p := range _q.predicates {
 		p(selector)
 	}
@@ -448,6 +452,12 @@ func (_q *LogEntryQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_q *LogEntryQuery) Modify(modifiers ...func(s *sql.Selector)) *LogEntrySelect {
+	_q.modifiers = append(_q.modifiers, modifiers...)
+	return _q.Select()
 }
 
 // LogEntryGroupBy is the group-by builder for LogEntry entities.
@@ -538,4 +548,10 @@ func (_s *LogEntrySelect) sqlScan(ctx context.Context, root *LogEntryQuery, v an
 	}
 	defer rows.Close()
 	return sql.ScanSlice(rows, v)
+}
+
+// Modify adds a query modifier for attaching custom logic to queries.
+func (_s *LogEntrySelect) Modify(modifiers ...func(s *sql.Selector)) *LogEntrySelect {
+	_s.modifiers = append(_s.modifiers, modifiers...)
+	return _s
 }

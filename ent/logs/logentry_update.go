@@ -17,8 +17,9 @@ import (
 // LogEntryUpdate is the builder for updating LogEntry entities.
 type LogEntryUpdate struct {
 	config
-	hooks    []Hook
-	mutation *LogEntryMutation
+	hooks     []Hook
+	mutation  *LogEntryMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the LogEntryUpdate builder.
@@ -59,6 +60,12 @@ func (_u *LogEntryUpdate) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *LogEntryUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *LogEntryUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *LogEntryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	_spec := sqlgraph.NewUpdateSpec(logentry.Table, logentry.Columns, sqlgraph.NewFieldSpec(logentry.FieldID, field.TypeUUID))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
@@ -77,6 +84,7 @@ func (_u *LogEntryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.RequestIDCleared() {
 		_spec.ClearField(logentry.FieldRequestID, field.TypeString)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{logentry.Label}
@@ -92,9 +100,10 @@ func (_u *LogEntryUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 // LogEntryUpdateOne is the builder for updating a single LogEntry entity.
 type LogEntryUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *LogEntryMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *LogEntryMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Mutation returns the LogEntryMutation object of the builder.
@@ -142,6 +151,12 @@ func (_u *LogEntryUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *LogEntryUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *LogEntryUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
+}
+
 func (_u *LogEntryUpdateOne) sqlSave(ctx context.Context) (_node *LogEntry, err error) {
 	_spec := sqlgraph.NewUpdateSpec(logentry.Table, logentry.Columns, sqlgraph.NewFieldSpec(logentry.FieldID, field.TypeUUID))
 	id, ok := _u.mutation.ID()
@@ -177,6 +192,7 @@ func (_u *LogEntryUpdateOne) sqlSave(ctx context.Context) (_node *LogEntry, err 
 	if _u.mutation.RequestIDCleared() {
 		_spec.ClearField(logentry.FieldRequestID, field.TypeString)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &LogEntry{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

@@ -1,0 +1,363 @@
+package loader
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/internal/database"
+)
+
+// Args are the arguments of one stitched connection field, as entgql declares them.
+type Args[O, W any] struct {
+	After  *Cursor
+	First  *int
+	Before *Cursor
+	Last   *int
+	Order  *O
+	Where  *W
+}
+
+// order is how a page is sorted: by column, then by id, as entgql sorts its connections.
+type order[N any] struct {
+	column string
+	dir    entgql.OrderDirection
+	// value is the cursor value of a node; nil when the page is sorted by id alone, where
+	// entgql's cursors hold the id only.
+	value func(N) (ent.Value, error)
+}
+
+// source is what connLoader needs to know of one ent type whose rows belong to users.
+type source[N any, O, W any] struct {
+	database  string
+	id        string // primary key column
+	partition string // the column naming the parent user
+	order     func(*O) (order[N], error)
+	check     func(*W) error // refuses a where that cannot become a predicate
+	// query reads the rows of parents that match where, through the client (so through the
+	// database's driver), with modify reshaping the statement.
+	query  func(ctx context.Context, c *database.Clients, parents []uuid.UUID, where *W, modify func(*sql.Selector)) ([]N, error)
+	nodeID func(N) uuid.UUID
+	parent func(N) uuid.UUID
+	extra  func(N, string) (ent.Value, error) // a selected column ent does not know
+}
+
+// key is one connection to load: a parent, and the fingerprint of its argument set.
+type key struct {
+	parent uuid.UUID
+	args   string
+}
+
+// argSet is one distinct argument set of a level, and whether totalCount was asked for.
+type argSet[O, W any] struct {
+	Args[O, W]
+	total bool
+}
+
+// Page is one parent's connection, in the shape entgql builds.
+type Page[N any] struct {
+	Nodes    []N
+	Cursors  []Cursor
+	PageInfo PageInfo
+	Total    int
+}
+
+// connLoader loads a connection per parent: one window-function statement per distinct
+// argument set of a level, however many parents share it.
+type connLoader[N any, O, W any] struct {
+	src    source[N, O, W]
+	c      *database.Clients
+	loader *dataloadgen.Loader[key, Page[N]]
+	mu     sync.Mutex
+	sets   map[string]argSet[O, W]
+}
+
+func newConnLoader[N any, O, W any](c *database.Clients, src source[N, O, W], wait time.Duration) *connLoader[N, O, W] {
+	l := &connLoader[N, O, W]{src: src, c: c, sets: map[string]argSet[O, W]{}}
+	l.loader = dataloadgen.NewLoader(l.fetch, dataloadgen.WithWait(wait))
+	return l
+}
+
+// load returns the connection of parent for args. Invalid arguments fail this field alone,
+// before any batching.
+func (l *connLoader[N, O, W]) load(ctx context.Context, parent uuid.UUID, args Args[O, W]) (Page[N], error) {
+	switch {
+	case args.First != nil && args.Last != nil:
+		return Page[N]{}, apierror.BadInput("passing both `first` and `last` to paginate a connection is not supported")
+	case args.First != nil && *args.First < 0:
+		return Page[N]{}, apierror.BadInput("`first` on a connection cannot be less than zero")
+	case args.Last != nil && *args.Last < 0:
+		return Page[N]{}, apierror.BadInput("`last` on a connection cannot be less than zero")
+	}
+	if args.Where != nil {
+		if err := l.src.check(args.Where); err != nil {
+			return Page[N]{}, err
+		}
+	}
+	ord, err := l.src.order(args.Order)
+	if err != nil {
+		return Page[N]{}, err
+	}
+	set := argSet[O, W]{Args: args, total: selected(ctx, "totalCount")}
+	fp, err := fingerprint(set, ord)
+	if err != nil {
+		return Page[N]{}, err
+	}
+	l.mu.Lock()
+	l.sets[fp] = set
+	l.mu.Unlock()
+	return l.loader.Load(ctx, key{parent: parent, args: fp})
+}
+
+// selected reports whether the current field's selection asks for name.
+func selected(ctx context.Context, name string) bool {
+	if graphql.GetFieldContext(ctx) == nil {
+		return true
+	}
+	return slices.ContainsFunc(graphql.CollectFieldsCtx(ctx, nil), func(f graphql.CollectedField) bool {
+		return f.Name == name
+	})
+}
+
+// fingerprint names an argument set: equal sets, from different parents, batch together.
+// The order enters by column and direction, since entgql's order fields hold functions.
+func fingerprint[N any, O, W any](set argSet[O, W], ord order[N]) (string, error) {
+	b, err := json.Marshal(struct {
+		After, Before *Cursor
+		First, Last   *int
+		Order         string
+		Where         *W
+		Total         bool
+	}{set.After, set.Before, set.First, set.Last, ord.column + " " + string(ord.dir), set.Where, set.total})
+	return string(b), err
+}
+
+// fetch is the batch function: it groups the keys by argument set and sends one statement
+// per set, the sets concurrently.
+func (l *connLoader[N, O, W]) fetch(ctx context.Context, keys []key) ([]Page[N], []error) {
+	out := make([]Page[N], len(keys))
+	errs := make([]error, len(keys))
+	groups := map[string][]int{}
+	var order []string
+	for i, k := range keys {
+		if _, ok := groups[k.args]; !ok {
+			order = append(order, k.args)
+		}
+		groups[k.args] = append(groups[k.args], i)
+	}
+	var wg sync.WaitGroup
+	for _, fp := range order {
+		l.mu.Lock()
+		set := l.sets[fp]
+		l.mu.Unlock()
+		idx := groups[fp]
+		wg.Go(func() {
+			parents := make([]uuid.UUID, len(idx))
+			for j, i := range idx {
+				parents[j] = keys[i].parent
+			}
+			pages, err := l.pages(ctx, parents, set)
+			for _, i := range idx {
+				out[i], errs[i] = pages[keys[i].parent], err
+			}
+		})
+	}
+	wg.Wait()
+	return out, errs
+}
+
+// pages runs the statement of one argument set and splits its rows by parent.
+func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, set argSet[O, W]) (map[uuid.UUID]Page[N], error) {
+	ord, err := l.src.order(set.Order)
+	if err != nil {
+		return nil, err
+	}
+	w := window{
+		id:        l.src.id,
+		partition: l.src.partition,
+		order:     ord.column,
+		dir:       ord.dir,
+		after:     set.After,
+		before:    set.Before,
+		total:     set.total,
+	}
+	switch {
+	case set.First != nil:
+		w.limit = *set.First + 1
+	case set.Last != nil:
+		w.limit = *set.Last + 1
+		// `last` reads the page backwards, as entgql does, and build turns it around.
+		w.dir = w.dir.Reverse()
+	}
+	rows, err := l.src.query(ctx, l.c, parents, set.Where, w.modifier())
+	if err != nil {
+		return nil, apierror.Database(l.src.database, err)
+	}
+	byParent := make(map[uuid.UUID][]N, len(parents))
+	for _, n := range rows {
+		p := l.src.parent(n)
+		byParent[p] = append(byParent[p], n)
+	}
+	out := make(map[uuid.UUID]Page[N], len(parents))
+	for _, p := range parents {
+		page, err := l.build(byParent[p], set, ord)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = page
+	}
+	return out, nil
+}
+
+// build makes one parent's page of its rows, as entgql's Connection.build does.
+func (l *connLoader[N, O, W]) build(nodes []N, set argSet[O, W], ord order[N]) (Page[N], error) {
+	var p Page[N]
+	if set.total && len(nodes) > 0 {
+		v, err := l.src.extra(nodes[0], "total")
+		if err != nil {
+			return p, err
+		}
+		if p.Total, err = toInt(v); err != nil {
+			return p, err
+		}
+	}
+	p.PageInfo.HasNextPage = set.Before != nil
+	p.PageInfo.HasPreviousPage = set.After != nil
+	if set.First != nil && len(nodes) == *set.First+1 {
+		p.PageInfo.HasNextPage = true
+		nodes = nodes[:*set.First]
+	} else if set.Last != nil && len(nodes) == *set.Last+1 {
+		p.PageInfo.HasPreviousPage = true
+		nodes = nodes[:*set.Last]
+	}
+	if set.Last != nil {
+		slices.Reverse(nodes)
+	}
+	if !set.total {
+		p.Total = len(nodes)
+	}
+	p.Nodes = nodes
+	p.Cursors = make([]Cursor, len(nodes))
+	for i, n := range nodes {
+		p.Cursors[i] = Cursor{ID: l.src.nodeID(n)}
+		if ord.value != nil {
+			v, err := ord.value(n)
+			if err != nil {
+				return p, err
+			}
+			p.Cursors[i].Value = v
+		}
+	}
+	if len(nodes) > 0 {
+		p.PageInfo.StartCursor = &p.Cursors[0]
+		p.PageInfo.EndCursor = &p.Cursors[len(nodes)-1]
+	}
+	return p, nil
+}
+
+func toInt(v any) (int, error) {
+	switch v := v.(type) {
+	case int64:
+		return int(v), nil
+	case int32:
+		return int(v), nil
+	case int:
+		return v, nil
+	case float64:
+		return int(v), nil
+	case []byte:
+		var n int
+		_, err := fmt.Sscan(string(v), &n)
+		return n, err
+	}
+	return 0, fmt.Errorf("loader: unexpected count %T", v)
+}
+
+// window reshapes the query of one argument set into the per-parent page statement:
+//
+//	SELECT cols, rn FROM (
+//	  SELECT cols, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY <order>, id) AS rn FROM (
+//	    SELECT cols, COUNT(*) OVER (PARTITION BY user_id) AS total
+//	    FROM t WHERE user_id IN (...) AND <where>
+//	  ) AS t WHERE <cursors>
+//	) AS t WHERE rn <= <limit+1> ORDER BY user_id, rn
+//
+// The total counts every row of the parent that matches where, before the cursors, like
+// entgql's totalCount. Each derived table takes the table's own name as its alias, so that
+// the column references ent and entgql build (`t`.`col`) resolve at every level, as
+// entgql.LimitPerRow does. Window functions run on PostgreSQL and SQLite alike.
+type window struct {
+	id, partition, order string
+	dir                  entgql.OrderDirection
+	after, before        *Cursor
+	limit                int // rows per parent, one more than asked; 0 for all
+	total                bool
+}
+
+func (w window) modifier() func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		d := sql.Dialect(s.Dialect())
+		table := s.TableName()
+		columns := s.UnqualifiedColumns()
+
+		src := s.Clone()
+		if w.total {
+			src.AppendSelectExprAs(sql.Window(func(b *sql.Builder) { b.WriteString("COUNT(*)") }).
+				PartitionBy(src.C(w.partition)), "total")
+			columns = append(columns, "total")
+		}
+		src.As(table)
+
+		ranked := d.Select().From(src)
+		ranked.Select(ranked.Columns(columns...)...)
+		ranked.AppendSelectExprAs(sql.RowNumber().PartitionBy(ranked.C(w.partition)).OrderExpr(w.orderExpr(ranked)), "rn")
+		for _, p := range entgql.CursorsPredicate(w.after, w.before, w.id, w.order, w.dir) {
+			p(ranked)
+		}
+		ranked.As(table)
+
+		out := d.Select().From(ranked)
+		out.Select(out.Columns(append(columns, "rn")...)...)
+		if w.limit > 0 {
+			out.Where(sql.LTE(out.C("rn"), w.limit))
+		}
+		out.OrderBy(out.C(w.partition), out.C("rn"))
+		*s = *out
+	}
+}
+
+// orderExpr is the page's sort: the order column, then the id, as entgql breaks ties.
+func (w window) orderExpr(s *sql.Selector) sql.Querier {
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(s.C(w.order)).Pad().WriteString(string(w.dir))
+		if w.order != w.id {
+			b.Comma().Ident(s.C(w.id)).Pad().WriteString(string(w.dir))
+		}
+	})
+}
+
+// orderColumn is the column of an entgql order field: entgql names order fields after their
+// columns (OrderField("OCCURRED_AT") on occurred_at) but keeps the column unexported. The
+// default order (by id) has no name.
+func orderColumn(name, id string, valid func(string) bool) (string, error) {
+	if name == "" {
+		return id, nil
+	}
+	col := strings.ToLower(name)
+	if !valid(col) {
+		return "", fmt.Errorf("loader: order field %s has no column %q", name, col)
+	}
+	return col, nil
+}

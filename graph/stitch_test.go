@@ -1,0 +1,440 @@
+package graph_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/multidb/multidb/ent/users/user"
+)
+
+// stitchFixture gives users from 0 to 14 events and from 0 to 7 log entries, so that pages
+// of 10 events and 5 logs are full for some users, short for others, and empty for a few.
+var stitchFixture = fixture{users: 100, events: func(i int) int { return i % 15 }, logs: func(i int) int { return i % 8 }}
+
+type stitchedUser struct {
+	ID     string
+	Events struct {
+		TotalCount int
+		PageInfo   pageInfo
+		Edges      []struct {
+			Node struct {
+				ID, Name string
+				User     *struct{ Name string }
+			}
+		}
+	}
+	Logs struct {
+		PageInfo pageInfo
+		Edges    []struct{ Node struct{ Message string } }
+	}
+}
+
+type stitchedData struct {
+	Users struct {
+		Edges []struct{ Node stitchedUser }
+	}
+}
+
+// TestStitched runs the tests of the cross-database fields on one set of databases per
+// dialect.
+func TestStitched(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, stitchFixture)
+		t.Run("statement count", func(t *testing.T) { testStatementCount(t, e) })
+		t.Run("cost does not grow with parents", func(t *testing.T) { testCostFlat(t, e) })
+		t.Run("argument sets", func(t *testing.T) { testArgumentSets(t, e) })
+		t.Run("cursors on User.events", func(t *testing.T) { testStitchedCursors(t, e) })
+		t.Run("filters and order", func(t *testing.T) { testStitchedFilters(t, e) })
+		t.Run("errors", func(t *testing.T) { testStitchedErrors(t, e) })
+		t.Run("missing users", func(t *testing.T) { testMissingUsers(t, e) })
+	})
+}
+
+func testStatementCount(t *testing.T, e *env) {
+	doc := readFile(t, "stitched_cost.graphql")
+	e.count.reset()
+	var data stitchedData
+	e.query(t, doc, map[string]any{"first": 100}, &data)
+	// users: the page of users, then one `id IN` for Event.user across all 100 users' events.
+	// analytics: one window statement for the events of all 100 users; logs: the same.
+	assertCounts(t, e, map[string]int{"users": 2, "analytics": 1, "logs": 1})
+
+	if got := len(data.Users.Edges); got != stitchFixture.users {
+		t.Fatalf("got %d users, want %d", got, stitchFixture.users)
+	}
+	for i, edge := range data.Users.Edges {
+		u := edge.Node
+		if u.ID != userID(i).String() {
+			t.Fatalf("user %d: got id %s", i, u.ID)
+		}
+		n := stitchFixture.events(i)
+		ev := u.Events
+		if ev.TotalCount != n {
+			t.Errorf("user %d: totalCount %d, want %d", i, ev.TotalCount, n)
+		}
+		if ev.PageInfo.HasNextPage != (n > 10) || ev.PageInfo.HasPreviousPage {
+			t.Errorf("user %d (%d events): pageInfo %+v", i, n, ev.PageInfo)
+		}
+		if want := min(n, 10); len(ev.Edges) != want {
+			t.Errorf("user %d: %d events, want %d", i, len(ev.Edges), want)
+		}
+		for j, edge := range ev.Edges {
+			if edge.Node.ID != eventID(i, j).String() || edge.Node.Name != eventName(j) {
+				t.Errorf("user %d event %d: got %s %s, want %s", i, j, edge.Node.ID, edge.Node.Name, eventID(i, j))
+			}
+			if edge.Node.User == nil || edge.Node.User.Name != userName(i) {
+				t.Errorf("user %d event %d: user %+v, want %s", i, j, edge.Node.User, userName(i))
+			}
+		}
+		nl := stitchFixture.logs(i)
+		var got, want []string
+		for k := max(0, nl-5); k < nl; k++ {
+			want = append(want, logMessage(i, k))
+		}
+		for _, edge := range u.Logs.Edges {
+			got = append(got, edge.Node.Message)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("user %d: logs %v, want %v", i, got, want)
+		}
+		if u.Logs.PageInfo.HasPreviousPage != (nl > 5) || u.Logs.PageInfo.HasNextPage {
+			t.Errorf("user %d (%d logs): logs pageInfo %+v", i, nl, u.Logs.PageInfo)
+		}
+	}
+
+	t.Run("with totalCount of the users", func(t *testing.T) {
+		e.count.reset()
+		e.query(t, strings.Replace(doc, "users(first: $first) {", "users(first: $first) { totalCount", 1), map[string]any{"first": 100}, nil)
+		// entgql's Paginate counts the users in a statement of its own.
+		assertCounts(t, e, map[string]int{"users": 3, "analytics": 1, "logs": 1})
+	})
+}
+
+func testCostFlat(t *testing.T, e *env) {
+	doc := readFile(t, "stitched_cost.graphql")
+	var counts []map[string]int
+	for _, n := range []int{10, 100} {
+		e.count.reset()
+		var data stitchedData
+		e.query(t, doc, map[string]any{"first": n}, &data)
+		if len(data.Users.Edges) != n {
+			t.Fatalf("got %d users, want %d", len(data.Users.Edges), n)
+		}
+		counts = append(counts, e.count.counts())
+	}
+	if fmt.Sprint(counts[0]) != fmt.Sprint(counts[1]) {
+		t.Errorf("10 parents cost %v statements, 100 parents %v: want the same", counts[0], counts[1])
+	}
+}
+
+func testArgumentSets(t *testing.T, e *env) {
+	e.count.reset()
+	var data struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					First, Last, Again struct {
+						Edges []struct{ Node struct{ ID string } }
+					}
+				}
+			}
+		}
+	}
+	e.query(t, `{ users(first: 20) { edges { node {
+		first: events(first: 1) { edges { node { id } } }
+		last: events(last: 1) { edges { node { id } } }
+		again: events(first: 1) { edges { node { id } } }
+	} } } }`, nil, &data)
+	// Two distinct argument sets: two statements, each for all 20 users; the repeated set
+	// is served from the first.
+	assertCounts(t, e, map[string]int{"users": 1, "analytics": 2, "logs": 0})
+	for i, edge := range data.Users.Edges {
+		n := stitchFixture.events(i)
+		f, l, a := edge.Node.First.Edges, edge.Node.Last.Edges, edge.Node.Again.Edges
+		if n == 0 {
+			if len(f)+len(l)+len(a) != 0 {
+				t.Errorf("user %d has no events, got some", i)
+			}
+			continue
+		}
+		if len(f) != 1 || f[0].Node.ID != eventID(i, 0).String() || len(a) != 1 || a[0].Node.ID != f[0].Node.ID {
+			t.Errorf("user %d: first %+v, again %+v", i, f, a)
+		}
+		if len(l) != 1 || l[0].Node.ID != eventID(i, n-1).String() {
+			t.Errorf("user %d: last %+v, want %s", i, l, eventID(i, n-1))
+		}
+	}
+}
+
+type eventsPage struct {
+	Node struct {
+		Events struct {
+			TotalCount int
+			PageInfo   pageInfo
+			Edges      []struct {
+				Cursor string
+				Node   struct{ ID, Name, OccurredAt string }
+			}
+		}
+	}
+}
+
+func testStitchedCursors(t *testing.T, e *env) {
+	doc := readFile(t, "user_events_page.graphql")
+	const u = 13 // 13 events: pages of 4, 4, 4, 1
+	n := stitchFixture.events(u)
+	byTime := map[string]any{"field": "OCCURRED_AT", "direction": "ASC"}
+	// The fixture's times run backwards with j: oldest first is j = n-1, ..., 0.
+	var want []string
+	for j := n - 1; j >= 0; j-- {
+		want = append(want, eventID(u, j).String())
+	}
+
+	t.Run("forward", func(t *testing.T) {
+		var got []string
+		vars := map[string]any{"id": userID(u), "first": 4, "orderBy": byTime}
+		for page := 0; page < 10; page++ {
+			var data eventsPage
+			e.query(t, doc, vars, &data)
+			c := data.Node.Events
+			if c.TotalCount != n || c.PageInfo.HasPreviousPage != (page > 0) {
+				t.Errorf("page %d: totalCount %d, pageInfo %+v", page, c.TotalCount, c.PageInfo)
+			}
+			for _, edge := range c.Edges {
+				got = append(got, edge.Node.ID)
+			}
+			if !c.PageInfo.HasNextPage {
+				break
+			}
+			vars["after"] = *c.PageInfo.EndCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("got %v\nwant %v", got, want)
+		}
+	})
+
+	t.Run("backward", func(t *testing.T) {
+		var got []string
+		vars := map[string]any{"id": userID(u), "last": 4, "orderBy": byTime}
+		for page := 0; page < 10; page++ {
+			var data eventsPage
+			e.query(t, doc, vars, &data)
+			c := data.Node.Events
+			if c.PageInfo.HasNextPage != (page > 0) {
+				t.Errorf("page %d: pageInfo %+v", page, c.PageInfo)
+			}
+			var ids []string
+			for _, edge := range c.Edges {
+				ids = append(ids, edge.Node.ID)
+			}
+			got = append(ids, got...)
+			if !c.PageInfo.HasPreviousPage {
+				break
+			}
+			vars["before"] = *c.PageInfo.StartCursor
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("got %v\nwant %v", got, want)
+		}
+	})
+
+	t.Run("by id", func(t *testing.T) {
+		var data eventsPage
+		e.query(t, doc, map[string]any{"id": userID(u), "first": 5}, &data)
+		c := data.Node.Events
+		e.query(t, doc, map[string]any{"id": userID(u), "first": 5, "after": *c.PageInfo.EndCursor}, &data)
+		var got []string
+		for _, edge := range data.Node.Events.Edges {
+			got = append(got, edge.Node.ID)
+		}
+		var want []string
+		for j := 5; j < 10; j++ {
+			want = append(want, eventID(u, j).String())
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("second page by id: got %v, want %v", got, want)
+		}
+	})
+
+	t.Run("cursors agree with the top-level connection", func(t *testing.T) {
+		// A cursor from Query.events continues User.events where both list the same rows.
+		var top struct {
+			Events struct {
+				PageInfo pageInfo
+			}
+		}
+		e.query(t, fmt.Sprintf(`{ events(first: 3, where: {userID: %q}, orderBy: {field: OCCURRED_AT, direction: ASC}) { edges { cursor } pageInfo { endCursor } } }`, userID(u)), nil, &top)
+		var data eventsPage
+		e.query(t, doc, map[string]any{"id": userID(u), "first": 2, "after": *top.Events.PageInfo.EndCursor, "orderBy": byTime}, &data)
+		var got []string
+		for _, edge := range data.Node.Events.Edges {
+			got = append(got, edge.Node.ID)
+		}
+		if !slices.Equal(got, want[3:5]) {
+			t.Errorf("got %v, want %v", got, want[3:5])
+		}
+	})
+}
+
+func testStitchedFilters(t *testing.T, e *env) {
+	e.count.reset()
+	var data struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					Events struct {
+						TotalCount int
+						Edges      []struct{ Node struct{ Name string } }
+					}
+					Logs struct {
+						TotalCount int
+						Edges      []struct {
+							Node struct{ Level, Message string }
+						}
+					}
+				}
+			}
+		}
+	}
+	e.query(t, `{ users(first: 30) { edges { node {
+		events(first: 2, where: {nameIn: ["signup", "cart:add"]}, orderBy: {field: NAME, direction: DESC}) { totalCount edges { node { name } } }
+		logs(first: 10, where: {levelNEQ: DEBUG}, orderBy: {field: LEVEL, direction: ASC}) { totalCount edges { node { level message } } }
+	} } } }`, nil, &data)
+	assertCounts(t, e, map[string]int{"users": 1, "analytics": 1, "logs": 1})
+	for i, edge := range data.Users.Edges {
+		var names []string
+		for j := 0; j < stitchFixture.events(i); j++ {
+			if n := eventName(j); n != "page.view" {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		slices.Reverse(names)
+		ev := edge.Node.Events
+		if ev.TotalCount != len(names) {
+			t.Errorf("user %d: totalCount %d, want %d", i, ev.TotalCount, len(names))
+		}
+		var got []string
+		for _, e := range ev.Edges {
+			got = append(got, e.Node.Name)
+		}
+		if want := names[:min(2, len(names))]; !slices.Equal(got, want) {
+			t.Errorf("user %d: names %v, want %v", i, got, want)
+		}
+		lg := edge.Node.Logs
+		var levels []string
+		for k := 0; k < stitchFixture.logs(i); k++ {
+			if l := string(logLevel(k)); l != "DEBUG" {
+				levels = append(levels, l)
+			}
+		}
+		slices.Sort(levels)
+		var gotLevels []string
+		for _, e := range lg.Edges {
+			gotLevels = append(gotLevels, e.Node.Level)
+		}
+		if lg.TotalCount != len(levels) || !slices.Equal(gotLevels, levels) {
+			t.Errorf("user %d: logs %d %v, want %d %v", i, lg.TotalCount, gotLevels, len(levels), levels)
+		}
+	}
+}
+
+func testStitchedErrors(t *testing.T, e *env) {
+	// Each of the two users gets the error, on its own path (users.edges.<i>.node...).
+	cases := []struct {
+		name, doc, path string
+	}{
+		{"first and last", `{ users(first: 2) { edges { node { events(first: 1, last: 1) { totalCount } } } } }`, "node.events"},
+		{"negative last", `{ users(first: 2) { edges { node { logs(last: -1) { totalCount } } } } }`, "node.logs"},
+		{"invalid cursor", `{ users(first: 2) { edges { node { events(after: "nope") { totalCount } } } } }`, "node.events.after"},
+		{"empty not", `{ users(first: 2) { edges { node { logs(where: {not: {}}) { totalCount } } } } }`, "node.logs"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e.count.reset()
+			r := e.wantError(t, tc.doc, nil, "BAD_USER_INPUT", "")
+			paths := map[string]bool{}
+			for _, err := range r.Errors {
+				if err.code() != "BAD_USER_INPUT" {
+					t.Errorf("got %+v", err)
+				}
+				paths[err.path()] = true
+			}
+			for i := 0; i < 2; i++ {
+				if want := fmt.Sprintf("users.edges.%d.%s", i, tc.path); !paths[want] {
+					t.Errorf("no error on %s; got %v", want, paths)
+				}
+			}
+			assertCounts(t, e, map[string]int{"analytics": 0, "logs": 0})
+		})
+	}
+
+	t.Run("a failing database", func(t *testing.T) {
+		e.count.breakDB("logs", "error")
+		defer e.count.heal()
+		r := e.do(t, `{ users(first: 2) { edges { node { name events(first: 1) { totalCount } logs(first: 1) { totalCount } } } } }`, nil)
+		if len(r.Errors) == 0 {
+			t.Fatal("got no error")
+		}
+		for _, err := range r.Errors {
+			if err.code() != "INTERNAL" || err.Message != "the logs database failed" {
+				t.Errorf("got %+v", err)
+			}
+		}
+		// User.logs is non-null, so each user whose logs failed is null; the page is there.
+		if !strings.Contains(string(r.Data), `"edges":[{"node":null},{"node":null}]`) {
+			t.Errorf("got data %s", r.Data)
+		}
+	})
+}
+
+func testMissingUsers(t *testing.T, e *env) {
+	const gone = 7
+	if _, err := e.set.Users.User.Delete().Where(user.ID(userID(gone))).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var data struct {
+		Events struct {
+			Edges []struct {
+				Node struct {
+					UserID string
+					User   *struct{ ID string }
+				}
+			}
+		}
+		LogEntries struct {
+			Edges []struct {
+				Node struct {
+					Message string
+					User    *struct{ ID string }
+				}
+			}
+		}
+	}
+	e.count.reset()
+	e.query(t, fmt.Sprintf(`{
+		events(where: {userIDIn: [%q, %q]}) { edges { node { userID user { id } } } }
+		logEntries(where: {or: [{userID: %q}, {userIDIsNil: true}]}) { edges { node { message user { id } } } }
+	}`, userID(gone), userID(8), userID(8)), nil, &data)
+	// Event.user and LogEntry.user share the level: one `id IN` for both.
+	assertCounts(t, e, map[string]int{"users": 1, "analytics": 1, "logs": 1})
+	for _, edge := range data.Events.Edges {
+		switch {
+		case edge.Node.UserID == userID(gone).String() && edge.Node.User != nil:
+			t.Errorf("event of a deleted user: got user %+v, want null", edge.Node.User)
+		case edge.Node.UserID == userID(8).String() && (edge.Node.User == nil || edge.Node.User.ID != userID(8).String()):
+			t.Errorf("event of user 8: got user %+v", edge.Node.User)
+		}
+	}
+	if len(data.LogEntries.Edges) != stitchFixture.logs(8)+1 {
+		t.Errorf("got %d log entries, want %d", len(data.LogEntries.Edges), stitchFixture.logs(8)+1)
+	}
+	for _, edge := range data.LogEntries.Edges {
+		if (edge.Node.User == nil) != (edge.Node.Message == "server started") {
+			t.Errorf("log %q: user %+v", edge.Node.Message, edge.Node.User)
+		}
+	}
+}
