@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joho/godotenv"
 )
@@ -50,6 +51,16 @@ type Database struct {
 	DSN     string // what the driver opens
 	// Default is true when no URL was set and development fell back to a SQLite file.
 	Default bool
+	Pool    Pool
+}
+
+// Pool bounds what one database may take, so that a slow database cannot hold the time or
+// connections of requests that only touch the others. Each value comes from <NAME>_DB_<KEY>
+// (USERS_DB_MAX_CONNS), else DB_<KEY>, else its default.
+type Pool struct {
+	MaxConns         int           // MAX_CONNS: open connections at most (20; SQLite 4)
+	ConnWait         time.Duration // CONN_WAIT: how long a statement waits for a free connection (2s)
+	StatementTimeout time.Duration // STATEMENT_TIMEOUT: PostgreSQL cancels longer statements (30s; 0 = none)
 }
 
 // Database returns the named database's settings.
@@ -153,13 +164,51 @@ func databaseFromEnv(cfg *Config, name string, lookup func(string) (string, bool
 			return Database{}, fmt.Errorf("%w: %s: %v", ErrConfig, key, err)
 		}
 		db.Name, db.EnvVar, db.Default = name, key, true
-		return db, nil
+		return withPool(db, lookup)
 	}
 	db, err := ParseURL(raw)
 	if err != nil {
 		return Database{}, fmt.Errorf("%w: %s: %v", ErrConfig, key, err)
 	}
 	db.Name, db.EnvVar = name, key
+	return withPool(db, lookup)
+}
+
+func noSettings(string) (string, bool) { return "", false }
+
+// withPool reads the pool settings of db.
+func withPool(db Database, lookup func(string) (string, bool)) (Database, error) {
+	setting := func(key string) (string, string, bool) {
+		for _, k := range []string{strings.ToUpper(db.Name) + "_DB_" + key, "DB_" + key} {
+			if v, ok := lookup(k); ok && v != "" {
+				return k, v, true
+			}
+		}
+		return "", "", false
+	}
+	db.Pool = Pool{MaxConns: 20, ConnWait: 2 * time.Second, StatementTimeout: 30 * time.Second}
+	if db.Dialect == SQLite {
+		db.Pool.MaxConns = 4
+	}
+	if k, v, ok := setting("MAX_CONNS"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10_000 {
+			return db, fmt.Errorf("%w: %s=%q is not a connection count; use a number such as 20", ErrConfig, k, v)
+		}
+		db.Pool.MaxConns = n
+	}
+	for _, d := range []struct {
+		key string
+		to  *time.Duration
+	}{{"CONN_WAIT", &db.Pool.ConnWait}, {"STATEMENT_TIMEOUT", &db.Pool.StatementTimeout}} {
+		if k, v, ok := setting(d.key); ok {
+			dur, err := time.ParseDuration(v)
+			if err != nil || dur < 0 {
+				return db, fmt.Errorf("%w: %s=%q is not a duration; use a value such as 5s", ErrConfig, k, v)
+			}
+			*d.to = dur
+		}
+	}
 	return db, nil
 }
 
@@ -190,7 +239,7 @@ func ParseURL(raw string) (Database, error) {
 			q.Set("sslmode", "disable")
 			u.RawQuery = q.Encode()
 		}
-		return Database{URL: mask(raw), Dialect: Postgres, Driver: "postgres", DSN: u.String()}, nil
+		return withPool(Database{URL: mask(raw), Dialect: Postgres, Driver: "postgres", DSN: u.String()}, noSettings)
 	case "sqlite", "file":
 		path, query, _ := strings.Cut(rest, "?")
 		path = strings.TrimPrefix(path, "//")
@@ -200,7 +249,7 @@ func ParseURL(raw string) (Database, error) {
 		if strings.ContainsRune(path, 0) {
 			return Database{}, fmt.Errorf("%q contains a NUL byte", raw)
 		}
-		return Database{URL: raw, Dialect: SQLite, Driver: "sqlite", DSN: SQLiteDSN(path, query)}, nil
+		return withPool(Database{URL: raw, Dialect: SQLite, Driver: "sqlite", DSN: SQLiteDSN(path, query)}, noSettings)
 	default:
 		return Database{}, fmt.Errorf("scheme %q of %q is not supported; use postgres:// or sqlite:", scheme, mask(raw))
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var names = []string{"users", "analytics", "logs"}
@@ -171,4 +172,28 @@ func FuzzParseURL(f *testing.F) {
 			t.Fatalf("%q: empty DSN or driver: %+v", raw, db)
 		}
 	})
+}
+
+func TestPoolSettings(t *testing.T) {
+	vars := map[string]string{"USERS_DB_MAX_CONNS": "5", "DB_CONN_WAIT": "100ms", "ANALYTICS_DB_STATEMENT_TIMEOUT": "2s"}
+	cfg, err := load(writeFiles(t, nil), names, env(vars))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Pool{
+		"users":     {MaxConns: 5, ConnWait: 100 * time.Millisecond, StatementTimeout: 30 * time.Second},
+		"analytics": {MaxConns: 4, ConnWait: 100 * time.Millisecond, StatementTimeout: 2 * time.Second},
+		"logs":      {MaxConns: 4, ConnWait: 100 * time.Millisecond, StatementTimeout: 30 * time.Second},
+	}
+	for _, db := range cfg.Databases {
+		if db.Pool != want[db.Name] {
+			t.Errorf("%s: got %+v, want %+v", db.Name, db.Pool, want[db.Name])
+		}
+	}
+	for key, bad := range map[string]string{"LOGS_DB_MAX_CONNS": "0", "DB_CONN_WAIT": "soon", "USERS_DB_STATEMENT_TIMEOUT": "-1s"} {
+		_, err := load(writeFiles(t, nil), names, env(map[string]string{key: bad}))
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s=%s: got %v, want a config error naming %s", key, bad, err, key)
+		}
+	}
 }

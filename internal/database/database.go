@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,7 +72,7 @@ func Open(cfg *config.Config, opts ...Option) (*Set, error) {
 			set.Close()
 			return nil, fmt.Errorf("open %s (%s): %w", spec.Name, dbcfg.EnvVar, err)
 		}
-		var drv dialect.Driver = entsql.OpenDB(dbcfg.Dialect, pool)
+		var drv dialect.Driver = newGuard(spec.Name, entsql.OpenDB(dbcfg.Dialect, pool), dbcfg.Pool.MaxConns, dbcfg.Pool.ConnWait)
 		if o.wrap != nil {
 			drv = o.wrap(spec.Name, drv)
 		}
@@ -88,22 +90,39 @@ func openPool(dbcfg config.Database) (*sql.DB, error) {
 			}
 		}
 	}
-	pool, err := sql.Open(dbcfg.Driver, dbcfg.DSN)
+	dsn := dbcfg.DSN
+	if dbcfg.Dialect == config.Postgres && dbcfg.Pool.StatementTimeout > 0 {
+		dsn = withStatementTimeout(dsn, dbcfg.Pool.StatementTimeout)
+	}
+	pool, err := sql.Open(dbcfg.Driver, dsn)
 	if err != nil {
 		return nil, err
 	}
 	pool.SetConnMaxIdleTime(5 * time.Minute)
-	if dbcfg.Dialect == config.SQLite {
-		// One writer at a time is SQLite's rule; a few readers share the WAL.
-		pool.SetMaxOpenConns(4)
-		if strings.Contains(dbcfg.DSN, ":memory:") {
-			pool.SetMaxOpenConns(1)
-		}
-	} else {
-		pool.SetMaxOpenConns(20)
-		pool.SetMaxIdleConns(10)
+	maxConns := max(dbcfg.Pool.MaxConns, 1)
+	if strings.Contains(dbcfg.DSN, ":memory:") {
+		maxConns = 1 // every connection would see a database of its own
 	}
+	pool.SetMaxOpenConns(maxConns)
+	pool.SetMaxIdleConns(max(maxConns/2, 1))
 	return pool, nil
+}
+
+// withStatementTimeout asks PostgreSQL to cancel statements that run longer than d, unless
+// the URL sets statement_timeout itself. lib/pq sends unknown URL parameters as run-time
+// settings, so the server enforces the limit even when a client stops listening.
+func withStatementTimeout(dsn string, d time.Duration) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("statement_timeout") != "" {
+		return dsn
+	}
+	q.Set("statement_timeout", strconv.FormatInt(d.Milliseconds(), 10))
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // sqlitePath is the file path inside a "file:path?query" DSN, or "" for an in-memory database.
