@@ -18,7 +18,11 @@ import (
 // Events is the resolver for the events field.
 func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error) {
 	conn, err := r.clients.Analytics.Event.Query().Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
-	return conn, apierror.Database("analytics", err)
+	if err != nil {
+		return nil, apierror.Database("analytics", err)
+	}
+	registerEdges(r.loaders(ctx), conn.Edges, func(e *analytics.EventEdge) any { return e.Node })
+	return conn, nil
 }
 
 // Event returns generated.EventResolver implementation.

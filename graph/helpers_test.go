@@ -25,12 +25,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected JSON files under testdata/")
 
-// batchWait is the loaders' wait in tests. Batching is by time: a level's resolvers must
-// all ask within the wait. The default 2 ms holds on an idle machine, but CI shares two
-// cores with other packages' tests, and 1,000 Event.user resolvers may then take longer to
-// start; a wider wait keeps the statement counts from depending on the scheduler.
-const batchWait = 25 * time.Millisecond
-
 // env is one test's databases and the GraphQL endpoint over them.
 type env struct {
 	set   *database.Set
@@ -57,7 +51,7 @@ func newEnv(t *testing.T, dialect string) *env {
 	e := &env{count: newCounter(), logs: &lockedBuffer{}}
 	e.set = testdb.OpenMigrated(t, dialect, database.WithDriverWrapper(e.count.wrap))
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	e.srv = httptest.NewServer(graph.NewHandler(e.set, graph.WithLogger(log), graph.WithBatchWait(batchWait)))
+	e.srv = httptest.NewServer(graph.NewHandler(e.set, graph.WithLogger(log)))
 	t.Cleanup(e.srv.Close)
 	return e
 }

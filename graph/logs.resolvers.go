@@ -18,7 +18,11 @@ import (
 // LogEntries is the resolver for the logEntries field.
 func (r *queryResolver) LogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error) {
 	conn, err := r.clients.Logs.LogEntry.Query().Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
-	return conn, apierror.Database("logs", err)
+	if err != nil {
+		return nil, apierror.Database("logs", err)
+	}
+	registerEdges(r.loaders(ctx), conn.Edges, func(e *logs.LogEntryEdge) any { return e.Node })
+	return conn, nil
 }
 
 // LogEntry returns generated.LogEntryResolver implementation.

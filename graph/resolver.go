@@ -15,6 +15,16 @@ type Resolver struct {
 	wait    time.Duration // of the batch loaders
 }
 
+// registerEdges tells the loaders that the nodes of a connection page are one list of
+// parents: the fields below them are then fetched in one batch, sent once all have asked.
+func registerEdges[E any](l *loader.Loaders, edges []*E, node func(*E) any) {
+	parents := make([]any, len(edges))
+	for i, e := range edges {
+		parents[i] = node(e)
+	}
+	l.Register(parents...)
+}
+
 // loaders returns the request's batch loaders. Outside NewHandler's middleware (a resolver
 // called directly) it returns fresh ones: still correct, only batched within one field.
 func (r *Resolver) loaders(ctx context.Context) *loader.Loaders {

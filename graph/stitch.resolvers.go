@@ -18,23 +18,20 @@ import (
 
 // User is the resolver for the user field.
 func (r *eventResolver) User(ctx context.Context, obj *analytics.Event) (*users.User, error) {
-	return r.loaders(ctx).User(ctx, obj.UserID)
+	return r.loaders(ctx).EventUser(ctx, obj)
 }
 
 // User is the resolver for the user field.
 func (r *logEntryResolver) User(ctx context.Context, obj *logs.LogEntry) (*users.User, error) {
-	if obj.UserID == nil {
-		return nil, nil
-	}
-	return r.loaders(ctx).User(ctx, *obj.UserID)
+	return r.loaders(ctx).LogEntryUser(ctx, obj)
 }
 
 // Events is the resolver for the events field.
 func (r *userResolver) Events(ctx context.Context, obj *users.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error) {
-	return r.loaders(ctx).Events(ctx, obj.ID, loader.EventArgs{After: after, First: first, Before: before, Last: last, Order: orderBy, Where: where})
+	return r.loaders(ctx).Events(ctx, obj, loader.EventArgs{After: after, First: first, Before: before, Last: last, Order: orderBy, Where: where})
 }
 
 // Logs is the resolver for the logs field.
 func (r *userResolver) Logs(ctx context.Context, obj *users.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error) {
-	return r.loaders(ctx).Logs(ctx, obj.ID, loader.LogArgs{After: after, First: first, Before: before, Last: last, Order: orderBy, Where: where})
+	return r.loaders(ctx).Logs(ctx, obj, loader.LogArgs{After: after, First: first, Before: before, Last: last, Order: orderBy, Where: where})
 }

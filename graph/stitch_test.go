@@ -46,6 +46,7 @@ func TestStitched(t *testing.T) {
 		t.Run("statement count", func(t *testing.T) { testStatementCount(t, e) })
 		t.Run("cost does not grow with parents", func(t *testing.T) { testCostFlat(t, e) })
 		t.Run("argument sets", func(t *testing.T) { testArgumentSets(t, e) })
+		t.Run("lists of parents", func(t *testing.T) { testParentLists(t, e) })
 		t.Run("cursors on User.events", func(t *testing.T) { testStitchedCursors(t, e) })
 		t.Run("filters and order", func(t *testing.T) { testStitchedFilters(t, e) })
 		t.Run("errors", func(t *testing.T) { testStitchedErrors(t, e) })
@@ -166,6 +167,29 @@ func testArgumentSets(t *testing.T, e *env) {
 		if len(l) != 1 || l[0].Node.ID != eventID(i, n-1).String() {
 			t.Errorf("user %d: last %+v, want %s", i, l, eventID(i, n-1))
 		}
+	}
+}
+
+func testParentLists(t *testing.T, e *env) {
+	// Event.user and LogEntry.user sit at the same depth here, but their parents come from
+	// two statements (the events and the logs of the page): each list of parents is one
+	// batch, sent as soon as all of its parents have asked, so each costs one statement.
+	e.count.reset()
+	e.query(t, `{ users(first: 30) { edges { node {
+		events(first: 3) { edges { node { user { id } } } }
+		logs(first: 3) { edges { node { user { id } } } }
+	} } } }`, nil, nil)
+	assertCounts(t, e, map[string]int{"users": 3, "analytics": 1, "logs": 1})
+
+	// Parents that no list registered (a mutation's result) are batched by time.
+	e.count.reset()
+	var data struct {
+		TrackEvent struct{ User struct{ Name string } }
+	}
+	e.query(t, `mutation($input: CreateEventInput!) { trackEvent(input: $input) { user { name } } }`,
+		map[string]any{"input": map[string]any{"userID": userID(99), "name": "probe"}}, &data)
+	if data.TrackEvent.User.Name != userName(99) {
+		t.Errorf("trackEvent's user: got %q, want %q", data.TrackEvent.User.Name, userName(99))
 	}
 }
 

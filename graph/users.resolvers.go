@@ -18,7 +18,11 @@ import (
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *users.UserOrder, where *users.UserWhereInput) (*users.UserConnection, error) {
 	conn, err := r.clients.Users.User.Query().Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
-	return conn, apierror.Database("users", err)
+	if err != nil {
+		return nil, apierror.Database("users", err)
+	}
+	registerEdges(r.loaders(ctx), conn.Edges, func(e *users.UserEdge) any { return e.Node })
+	return conn, nil
 }
 
 // User returns generated.UserResolver implementation.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/event"
+	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/internal/database"
 )
 
@@ -57,8 +58,8 @@ var eventSource = source[*analytics.Event, analytics.EventOrder, analytics.Event
 
 // Events returns the events connection of one user. The events of every user of the level
 // that asks with the same arguments come from one statement.
-func (l *Loaders) Events(ctx context.Context, userID uuid.UUID, args EventArgs) (*analytics.EventConnection, error) {
-	p, err := l.events.load(ctx, userID, args)
+func (l *Loaders) Events(ctx context.Context, u *users.User, args EventArgs) (*analytics.EventConnection, error) {
+	p, err := l.events.load(ctx, u, args)
 	if err != nil {
 		return nil, err
 	}

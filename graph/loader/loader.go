@@ -1,14 +1,18 @@
-// Package loader batches the fields that cross databases, so that a query costs at most one
-// statement per database per level of nesting, whatever the number of parents.
+// Package loader batches the fields that cross databases, so that a query costs one statement
+// per database per level of nesting, whatever the number of parents.
 //
 // Each request gets its own Loaders (Middleware). A field's resolver asks its loader for one
-// parent's value; the loader waits a moment for the resolvers of the other parents of the
-// level, which gqlgen runs concurrently, and answers them all with one statement.
+// parent's value, and one statement answers the whole level. The level is known exactly:
+// whoever produces a list of parents (a top-level connection, nodes, or a loader's own
+// statement) registers it as a generation, and a generation's loader sends its statement as
+// soon as every parent of the generation has asked, with no timer involved. Parents that come
+// from elsewhere (a mutation's result) are batched by time, as dataloaders usually are.
 package loader
 
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -23,10 +27,15 @@ import (
 	"github.com/multidb/multidb/internal/database"
 )
 
-// DefaultWait is how long a loader collects keys before it sends its statement. gqlgen
-// starts the resolvers of one level together; a short wait keeps the latency low, at the
-// price of a level split in two when the machine is too busy to start them all in time.
+// DefaultWait is how long a loader collects the keys of parents that belong to no generation
+// before it sends its statement. gqlgen starts the resolvers of one level together, but on a
+// busy machine hundreds of them may take longer than that to start, so generations do not
+// rely on it.
 const DefaultWait = 2 * time.Millisecond
+
+// settleWait is how long a generation's loader waits when not every parent asks, which the
+// fields of this schema never do; it bounds the cost of a mistake in the counting.
+const settleWait = 100 * time.Millisecond
 
 // Cursor and PageInfo are the entgql types every client aliases.
 type (
@@ -36,20 +45,25 @@ type (
 
 // Loaders are the batch loaders of one request.
 type Loaders struct {
+	c    *database.Clients
+	wait time.Duration
+
+	mu   sync.Mutex
+	gens map[any]*generation // parent entity -> the list it came in
+
+	// The loaders of parents that belong to no generation.
 	users  *dataloadgen.Loader[uuid.UUID, *users.User]
 	events *connLoader[*analytics.Event, analytics.EventOrder, analytics.EventWhereInput]
 	logs   *connLoader[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWhereInput]
 }
 
-// New returns fresh loaders over the clients c that wait the given time for a batch to fill.
+// New returns fresh loaders over the clients c; wait is for parents of no generation.
 func New(c *database.Clients, wait time.Duration) *Loaders {
-	return &Loaders{
-		users: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*users.User, []error) {
-			return fetchUsers(ctx, c.Users, ids)
-		}, dataloadgen.WithWait(wait)),
-		events: newConnLoader(c, eventSource, wait),
-		logs:   newConnLoader(c, logSource, wait),
-	}
+	l := &Loaders{c: c, wait: wait, gens: map[any]*generation{}}
+	l.users = l.newUserLoader(dataloadgen.WithWait(wait))
+	l.events = newConnLoader(l, eventSource)
+	l.logs = newConnLoader(l, logSource)
+	return l
 }
 
 type ctxKey struct{}
@@ -69,24 +83,119 @@ func For(ctx context.Context) *Loaders {
 	return l
 }
 
-// User returns the user with the given id, or nil when there is none: the users of a level
-// are read with one `id IN (...)` statement.
-func (l *Loaders) User(ctx context.Context, id uuid.UUID) (*users.User, error) {
-	return l.users.Load(ctx, id)
+// generation is one list of parents: the entities one resolver or one statement returned.
+// Its counts are how many distinct keys the next level will ask for.
+type generation struct {
+	users     int // distinct users: the parents of User.events and User.logs
+	eventRefs int // distinct users the events name: the keys of Event.user
+	logRefs   int // distinct users the log entries name: the keys of LogEntry.user
+
+	mu      sync.Mutex
+	loaders map[string]any // one dataloadgen.Loader per field and argument set
 }
 
-func fetchUsers(ctx context.Context, c *users.Client, ids []uuid.UUID) ([]*users.User, []error) {
-	rows, err := c.User.Query().Where(user.IDIn(ids...)).All(ctx)
-	if err != nil {
-		return nil, []error{apierror.Database("users", err)}
+// Register records entities (*users.User, *analytics.Event, *logs.LogEntry; others are
+// ignored) as one list of parents, so that the fields below them are loaded in one batch
+// that is sent as soon as all of them have asked.
+func (l *Loaders) Register(entities ...any) {
+	g := &generation{loaders: map[string]any{}}
+	us, evs, lgs := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range entities {
+		switch e := e.(type) {
+		case *users.User:
+			if e == nil {
+				continue
+			}
+			us[e.ID] = true
+		case *analytics.Event:
+			if e == nil {
+				continue
+			}
+			evs[e.UserID] = true
+		case *logs.LogEntry:
+			if e == nil {
+				continue
+			}
+			if e.UserID != nil {
+				lgs[*e.UserID] = true
+			}
+		default:
+			continue
+		}
+		l.gens[e] = g
 	}
-	byID := make(map[uuid.UUID]*users.User, len(rows))
-	for _, u := range rows {
-		byID[u.ID] = u
+	g.users, g.eventRefs, g.logRefs = len(us), len(evs), len(lgs)
+}
+
+// generationOf returns the generation of a parent entity, or nil.
+func (l *Loaders) generationOf(e any) *generation {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gens[e]
+}
+
+// batchLoader returns the loader of one field and argument set below generation g: its
+// batch is full, and sent, when the expected number of distinct keys has been asked for.
+// Without a generation it returns fallback.
+func batchLoader[K comparable, V any](g *generation, name string, expected int, fallback *dataloadgen.Loader[K, V],
+	newLoader func(...dataloadgen.Option) *dataloadgen.Loader[K, V]) *dataloadgen.Loader[K, V] {
+	if g == nil || expected == 0 {
+		return fallback
 	}
-	out := make([]*users.User, len(ids))
-	for i, id := range ids {
-		out[i] = byID[id] // nil: the user no longer exists
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ld, ok := g.loaders[name].(*dataloadgen.Loader[K, V]); ok {
+		return ld
 	}
-	return out, nil
+	ld := newLoader(dataloadgen.WithBatchCapacity(expected), dataloadgen.WithWait(settleWait))
+	g.loaders[name] = ld
+	return ld
+}
+
+// EventUser returns the user of an event, or nil when the user no longer exists.
+func (l *Loaders) EventUser(ctx context.Context, e *analytics.Event) (*users.User, error) {
+	g := l.generationOf(e)
+	var n int
+	if g != nil {
+		n = g.eventRefs
+	}
+	return batchLoader(g, "Event.user", n, l.users, l.newUserLoader).Load(ctx, e.UserID)
+}
+
+// LogEntryUser returns the user a log entry names, or nil when it names none or the user no
+// longer exists.
+func (l *Loaders) LogEntryUser(ctx context.Context, e *logs.LogEntry) (*users.User, error) {
+	if e.UserID == nil {
+		return nil, nil
+	}
+	g := l.generationOf(e)
+	var n int
+	if g != nil {
+		n = g.logRefs
+	}
+	return batchLoader(g, "LogEntry.user", n, l.users, l.newUserLoader).Load(ctx, *e.UserID)
+}
+
+// newUserLoader returns a loader of users by id: one `id IN (...)` statement per batch.
+func (l *Loaders) newUserLoader(opts ...dataloadgen.Option) *dataloadgen.Loader[uuid.UUID, *users.User] {
+	return dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*users.User, []error) {
+		rows, err := l.c.Users.User.Query().Where(user.IDIn(ids...)).All(ctx)
+		if err != nil {
+			return nil, []error{apierror.Database("users", err)}
+		}
+		parents := make([]any, len(rows))
+		byID := make(map[uuid.UUID]*users.User, len(rows))
+		for i, u := range rows {
+			byID[u.ID] = u
+			parents[i] = u
+		}
+		l.Register(parents...)
+		out := make([]*users.User, len(ids))
+		for i, id := range ids {
+			out[i] = byID[id] // nil: the user no longer exists
+		}
+		return out, nil
+	}, opts...)
 }

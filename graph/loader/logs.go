@@ -9,6 +9,7 @@ import (
 
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/logs/logentry"
+	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/internal/database"
 )
 
@@ -62,8 +63,8 @@ var logSource = source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWhereInp
 
 // Logs returns the log entries connection of one user. The entries of every user of the
 // level that asks with the same arguments come from one statement.
-func (l *Loaders) Logs(ctx context.Context, userID uuid.UUID, args LogArgs) (*logs.LogEntryConnection, error) {
-	p, err := l.logs.load(ctx, userID, args)
+func (l *Loaders) Logs(ctx context.Context, u *users.User, args LogArgs) (*logs.LogEntryConnection, error) {
+	p, err := l.logs.load(ctx, u, args)
 	if err != nil {
 		return nil, err
 	}

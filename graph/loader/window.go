@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
+	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/database"
 )
@@ -74,25 +74,29 @@ type Page[N any] struct {
 	Total    int
 }
 
-// connLoader loads a connection per parent: one window-function statement per distinct
-// argument set of a level, however many parents share it.
+// connLoader loads a connection per parent: one window-function statement per argument set
+// and list of parents, however many parents the list holds.
 type connLoader[N any, O, W any] struct {
-	src    source[N, O, W]
-	c      *database.Clients
-	loader *dataloadgen.Loader[key, Page[N]]
-	mu     sync.Mutex
-	sets   map[string]argSet[O, W]
+	l        *Loaders
+	src      source[N, O, W]
+	fallback *dataloadgen.Loader[key, Page[N]]
+	mu       sync.Mutex
+	sets     map[string]argSet[O, W]
 }
 
-func newConnLoader[N any, O, W any](c *database.Clients, src source[N, O, W], wait time.Duration) *connLoader[N, O, W] {
-	l := &connLoader[N, O, W]{src: src, c: c, sets: map[string]argSet[O, W]{}}
-	l.loader = dataloadgen.NewLoader(l.fetch, dataloadgen.WithWait(wait))
-	return l
+func newConnLoader[N any, O, W any](l *Loaders, src source[N, O, W]) *connLoader[N, O, W] {
+	cl := &connLoader[N, O, W]{l: l, src: src, sets: map[string]argSet[O, W]{}}
+	cl.fallback = cl.newLoader(dataloadgen.WithWait(l.wait))
+	return cl
+}
+
+func (cl *connLoader[N, O, W]) newLoader(opts ...dataloadgen.Option) *dataloadgen.Loader[key, Page[N]] {
+	return dataloadgen.NewLoader(cl.fetch, opts...)
 }
 
 // load returns the connection of parent for args. Invalid arguments fail this field alone,
 // before any batching.
-func (l *connLoader[N, O, W]) load(ctx context.Context, parent uuid.UUID, args Args[O, W]) (Page[N], error) {
+func (cl *connLoader[N, O, W]) load(ctx context.Context, parent *users.User, args Args[O, W]) (Page[N], error) {
 	switch {
 	case args.First != nil && args.Last != nil:
 		return Page[N]{}, apierror.BadInput("passing both `first` and `last` to paginate a connection is not supported")
@@ -102,11 +106,11 @@ func (l *connLoader[N, O, W]) load(ctx context.Context, parent uuid.UUID, args A
 		return Page[N]{}, apierror.BadInput("`last` on a connection cannot be less than zero")
 	}
 	if args.Where != nil {
-		if err := l.src.check(args.Where); err != nil {
+		if err := cl.src.check(args.Where); err != nil {
 			return Page[N]{}, err
 		}
 	}
-	ord, err := l.src.order(args.Order)
+	ord, err := cl.src.order(args.Order)
 	if err != nil {
 		return Page[N]{}, err
 	}
@@ -115,10 +119,16 @@ func (l *connLoader[N, O, W]) load(ctx context.Context, parent uuid.UUID, args A
 	if err != nil {
 		return Page[N]{}, err
 	}
-	l.mu.Lock()
-	l.sets[fp] = set
-	l.mu.Unlock()
-	return l.loader.Load(ctx, key{parent: parent, args: fp})
+	cl.mu.Lock()
+	cl.sets[fp] = set
+	cl.mu.Unlock()
+	g := cl.l.generationOf(parent)
+	var n int
+	if g != nil {
+		n = g.users
+	}
+	ld := batchLoader(g, cl.src.database+"|"+fp, n, cl.fallback, cl.newLoader)
+	return ld.Load(ctx, key{parent: parent.ID, args: fp})
 }
 
 // selected reports whether the current field's selection asks for name.
@@ -201,7 +211,7 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		// `last` reads the page backwards, as entgql does, and build turns it around.
 		w.dir = w.dir.Reverse()
 	}
-	rows, err := l.src.query(ctx, l.c, parents, set.Where, w.modifier())
+	rows, err := l.src.query(ctx, l.l.c, parents, set.Where, w.modifier())
 	if err != nil {
 		return nil, apierror.Database(l.src.database, err)
 	}
@@ -211,13 +221,19 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		byParent[p] = append(byParent[p], n)
 	}
 	out := make(map[uuid.UUID]Page[N], len(parents))
+	var listed []any
 	for _, p := range parents {
 		page, err := l.build(byParent[p], set, ord)
 		if err != nil {
 			return nil, err
 		}
 		out[p] = page
+		for _, n := range page.Nodes {
+			listed = append(listed, n)
+		}
 	}
+	// The nodes of every page of this statement are the parents of the next level.
+	l.l.Register(listed...)
 	return out, nil
 }
 
