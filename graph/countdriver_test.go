@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"entgo.io/ent/dialect"
 )
@@ -17,13 +18,14 @@ type counter struct {
 	mu    sync.Mutex
 	n     map[string]int
 	stmts map[string][]string
-	fail  map[string]string // database -> "error" or "panic"
+	fail  map[string]string // database -> "error", "panic" or "slow"
 }
 
 // errInjected is the failure a broken database returns; it must never reach a client.
 var errInjected = errors.New("injected failure: pq: relation \"secret_table\" does not exist")
 
-// breakDB makes every later statement to db fail ("error") or panic ("panic").
+// breakDB makes every later statement to db fail ("error"), panic ("panic"), or take
+// slowStatement longer ("slow").
 func (c *counter) breakDB(db, how string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -46,17 +48,23 @@ func (c *counter) wrap(name string, d dialect.Driver) dialect.Driver {
 	return &countingDriver{Driver: d, db: name, c: c}
 }
 
-// add counts a statement, and fails it if db is broken.
+// slowStatement is how much longer a statement to a "slow" database takes.
+const slowStatement = 300 * time.Millisecond
+
+// add counts a statement, and fails or delays it if db is broken.
 func (c *counter) add(db, query string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.n[db]++
 	c.stmts[db] = append(c.stmts[db], query)
-	switch c.fail[db] {
+	how := c.fail[db]
+	c.mu.Unlock()
+	switch how {
 	case "error":
 		return errInjected
 	case "panic":
 		panic(errInjected)
+	case "slow":
+		time.Sleep(slowStatement)
 	}
 	return nil
 }

@@ -1,9 +1,14 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,6 +18,7 @@ import (
 	"github.com/multidb/multidb/ent/analytics/event"
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/ent/users/user"
+	"github.com/multidb/multidb/graph"
 	"github.com/multidb/multidb/graph/rules"
 )
 
@@ -322,6 +328,43 @@ func testTransportsAndFailures(t *testing.T, e *env) {
 		n, _ := e.set.Logs.LogEntry.Query().Where(logentry.Message("via GET")).Count(context.Background())
 		if n != 0 {
 			t.Error("GET wrote a log entry")
+		}
+	})
+
+	t.Run("introspection", func(t *testing.T) {
+		const doc = `{ __schema { queryType { name } } }`
+		if r := e.do(t, doc, nil); string(r.Data) != `{"__schema":{"queryType":{"name":"Query"}}}` {
+			t.Errorf("introspection on: got %s %+v", r.Data, r.Errors)
+		}
+		off := httptest.NewServer(graph.NewHandler(e.set, graph.WithIntrospection(false)))
+		defer off.Close()
+		r := (&env{srv: off}).do(t, doc, nil)
+		if len(r.Errors) == 0 || r.Errors[0].code() != "FORBIDDEN" {
+			t.Errorf("introspection off: got %s %+v", r.Data, r.Errors)
+		}
+	})
+
+	t.Run("automatic persisted queries", func(t *testing.T) {
+		const doc = `{ users(first: 1) { totalCount } }`
+		sum := sha256.Sum256([]byte(doc))
+		ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+		post := func(body map[string]any) response {
+			b, _ := json.Marshal(body)
+			res, err := http.Post(e.srv.URL, "application/json", bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			return decode(t, res)
+		}
+		if r := post(map[string]any{"extensions": ext}); len(r.Errors) == 0 || r.Errors[0].code() != "PERSISTED_QUERY_NOT_FOUND" {
+			t.Errorf("unknown hash: got %+v", r.Errors)
+		}
+		if r := post(map[string]any{"query": doc, "extensions": ext}); len(r.Errors) > 0 {
+			t.Errorf("register: got %+v", r.Errors)
+		}
+		if r := post(map[string]any{"extensions": ext}); len(r.Errors) > 0 || !strings.Contains(string(r.Data), "totalCount") {
+			t.Errorf("by hash: got %s %+v", r.Data, r.Errors)
 		}
 	})
 

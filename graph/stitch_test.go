@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/multidb/multidb/ent/users/user"
 )
@@ -45,6 +46,7 @@ func TestStitched(t *testing.T) {
 		seed(t, e, stitchFixture)
 		t.Run("statement count", func(t *testing.T) { testStatementCount(t, e) })
 		t.Run("cost does not grow with parents", func(t *testing.T) { testCostFlat(t, e) })
+		t.Run("databases in parallel", func(t *testing.T) { testParallelDatabases(t, e) })
 		t.Run("argument sets", func(t *testing.T) { testArgumentSets(t, e) })
 		t.Run("lists of parents", func(t *testing.T) { testParentLists(t, e) })
 		t.Run("cursors on User.events", func(t *testing.T) { testStitchedCursors(t, e) })
@@ -128,6 +130,22 @@ func testCostFlat(t *testing.T, e *env) {
 	}
 	if fmt.Sprint(counts[0]) != fmt.Sprint(counts[1]) {
 		t.Errorf("10 parents cost %v statements, 100 parents %v: want the same", counts[0], counts[1])
+	}
+}
+
+func testParallelDatabases(t *testing.T, e *env) {
+	// With every analytics and logs statement slowed down, the two levels' statements
+	// overlap: the query takes one delay, not two.
+	e.count.breakDB("analytics", "slow")
+	e.count.breakDB("logs", "slow")
+	defer e.count.heal()
+	e.count.reset()
+	start := time.Now()
+	e.query(t, `{ users(first: 20) { edges { node { events(first: 1) { totalCount } logs(first: 1) { totalCount } } } } }`, nil, nil)
+	elapsed := time.Since(start)
+	assertCounts(t, e, map[string]int{"users": 1, "analytics": 1, "logs": 1})
+	if elapsed >= 2*slowStatement {
+		t.Errorf("events and logs took %v: not fetched in parallel (one statement takes %v)", elapsed, slowStatement)
 	}
 }
 

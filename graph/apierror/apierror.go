@@ -152,6 +152,8 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case errors.As(err, &dbErr):
 			log.ErrorContext(ctx, "graphql: database failed", "database", dbErr.Database, "path", gerr.Path.String(), "err", dbErr.Err)
 			set(gerr, Internal, fmt.Sprintf("the %s database failed", dbErr.Database))
+		case introspectionOff(ctx):
+			set(gerr, Forbidden, "introspection is disabled")
 		case isArgument(ctx, gerr):
 			set(gerr, BadUserInput, gerr.Message)
 		case isInput(err):
@@ -185,6 +187,16 @@ func isArgument(ctx context.Context, gerr *gqlerror.Error) bool {
 		return false
 	}
 	return len(gerr.Path) > len(fc.Path()) && fc.Args == nil
+}
+
+// introspectionOff reports whether the error is gqlgen's refusal of __schema or __type on a
+// server whose introspection is off.
+func introspectionOff(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || (fc.Field.Name != "__schema" && fc.Field.Name != "__type") || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	return graphql.GetOperationContext(ctx).DisableIntrospection
 }
 
 func set(gerr *gqlerror.Error, code, msg string) {

@@ -132,11 +132,14 @@ func (cl *connLoader[N, O, W]) load(ctx context.Context, parent *users.User, arg
 }
 
 // selected reports whether the current field's selection asks for name.
+// Fragments on the field's own type (`... on EventConnection { totalCount }`) count too.
 func selected(ctx context.Context, name string) bool {
-	if graphql.GetFieldContext(ctx) == nil {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Definition == nil {
 		return true
 	}
-	return slices.ContainsFunc(graphql.CollectFieldsCtx(ctx, nil), func(f graphql.CollectedField) bool {
+	satisfies := []string{fc.Field.Definition.Type.Name()}
+	return slices.ContainsFunc(graphql.CollectFieldsCtx(ctx, satisfies), func(f graphql.CollectedField) bool {
 		return f.Name == name
 	})
 }

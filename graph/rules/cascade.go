@@ -61,11 +61,14 @@ func DeleteUser(ctx context.Context, c *database.Clients, id uuid.UUID) ([]Remov
 		}
 	}
 	if len(left) > 0 {
+		msg := fmt.Sprintf("user %s was not deleted: could not delete their %s; ", id, strings.Join(left, " and "))
+		if len(left) < len(dependents) {
+			msg += "their other rows are deleted; "
+		}
 		return nil, &apierror.Error{
-			Code: apierror.Internal,
-			Message: fmt.Sprintf("user %s was not deleted: could not delete their %s; their other rows are deleted; "+
-				"run deleteUser again to finish", id, strings.Join(left, " and ")),
-			Cause: errors.Join(errs...),
+			Code:    apierror.Internal,
+			Message: msg + "run deleteUser again to finish",
+			Cause:   errors.Join(errs...),
 		}
 	}
 	n, err := c.Users.User.Delete().Where(user.ID(id)).Exec(ctx)
