@@ -83,7 +83,7 @@ func testUserMutations(t *testing.T, e *env) {
 		{"empty name", createUser, map[string]any{"input": map[string]any{"email": "n@example.com", "name": ""}}, "BAD_USER_INPUT", "invalid name"},
 		{"long name", updateUser, map[string]any{"id": u.ID, "input": map[string]any{"name": long}}, "BAD_USER_INPUT", "invalid name"},
 		{"unknown role", createUser, map[string]any{"input": map[string]any{"email": "r@example.com", "name": "R", "role": "ROOT"}}, "BAD_USER_INPUT", "ROOT"},
-		{"unknown user", updateUser, map[string]any{"id": uuid.Must(uuid.NewV7()), "input": map[string]any{"name": "X"}}, "NOT_FOUND", "not found"},
+		{"unknown user", updateUser, map[string]any{"id": uuid.Must(uuid.NewV7()), "input": map[string]any{"name": "X"}}, "NOT_FOUND", "user not found"},
 		{"invalid id", updateUser, map[string]any{"id": "1", "input": map[string]any{"name": "X"}}, "BAD_USER_INPUT", "invalid UUID"},
 	}
 	for _, tc := range cases {

@@ -49,6 +49,7 @@ func TestStitched(t *testing.T) {
 		t.Run("databases in parallel", func(t *testing.T) { testParallelDatabases(t, e) })
 		t.Run("argument sets", func(t *testing.T) { testArgumentSets(t, e) })
 		t.Run("lists of parents", func(t *testing.T) { testParentLists(t, e) })
+		t.Run("no first or last", func(t *testing.T) { testUnlimited(t, e) })
 		t.Run("cursors on User.events", func(t *testing.T) { testStitchedCursors(t, e) })
 		t.Run("filters and order", func(t *testing.T) { testStitchedFilters(t, e) })
 		t.Run("errors", func(t *testing.T) { testStitchedErrors(t, e) })
@@ -184,6 +185,30 @@ func testArgumentSets(t *testing.T, e *env) {
 		}
 		if len(l) != 1 || l[0].Node.ID != eventID(i, n-1).String() {
 			t.Errorf("user %d: last %+v, want %s", i, l, eventID(i, n-1))
+		}
+	}
+}
+
+func testUnlimited(t *testing.T, e *env) {
+	var data struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					Events struct {
+						TotalCount int
+						Edges      []struct{ Node struct{ ID string } }
+					}
+				}
+			}
+		}
+	}
+	e.count.reset()
+	e.query(t, `{ users(first: 20) { edges { node { events { totalCount edges { node { id } } } } } } }`, nil, &data)
+	assertCounts(t, e, map[string]int{"users": 1, "analytics": 1})
+	for i, edge := range data.Users.Edges {
+		ev := edge.Node.Events
+		if n := stitchFixture.events(i); ev.TotalCount != n || len(ev.Edges) != n {
+			t.Errorf("user %d: totalCount %d, %d edges; want %d", i, ev.TotalCount, len(ev.Edges), n)
 		}
 	}
 }

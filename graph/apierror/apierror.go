@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -166,7 +167,12 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				gerr.Extensions["field"] = field
 			}
 		case isNotFound(err):
-			set(gerr, NotFound, "not found")
+			// ent says "<client>: user not found"; the client's name adds nothing.
+			msg := err.Error()
+			if _, after, ok := strings.Cut(msg, ": "); ok {
+				msg = after
+			}
+			set(gerr, NotFound, msg)
 		case gerr.Err == nil && errors.As(err, new(*gqlerror.Error)):
 			// A gqlerror built for the client with no cause, such as entgql's refusal of
 			// first and last together.
