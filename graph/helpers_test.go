@@ -46,7 +46,7 @@ func forEachDialect(t *testing.T, fn func(t *testing.T, e *env)) {
 	}
 }
 
-func newEnv(t *testing.T, dialect string) *env {
+func newEnv(t testing.TB, dialect string) *env {
 	t.Helper()
 	e := &env{count: newCounter(), logs: &lockedBuffer{}}
 	e.set = testdb.OpenMigrated(t, dialect, database.WithDriverWrapper(e.count.wrap))
