@@ -51,7 +51,8 @@ func generate(db string) error {
 }
 
 // writeSDL writes the client's own types and turns its Query into `extend type Query`,
-// without node/nodes, which resolve across databases (graph/schema/schema.graphqls).
+// without node/nodes, which resolve across databases (graph/schema/schema.graphqls), and
+// with nullable connections.
 func writeSDL(path string) func(*ast.Schema) error {
 	return func(s *ast.Schema) error {
 		query := s.Types["Query"]
@@ -66,6 +67,9 @@ func writeSDL(path string) func(*ast.Schema) error {
 			var fields ast.FieldList
 			for _, f := range query.Fields {
 				if f.Name != "node" && f.Name != "nodes" {
+					// Nullable, so that a database that fails nulls its own list, with an
+					// error naming it, and not the whole response.
+					f.Type.NonNull = false
 					fields = append(fields, f)
 				}
 			}

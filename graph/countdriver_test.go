@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+
+	"github.com/multidb/multidb/internal/database"
 )
 
 // counter counts the statements each database's driver sends: every Exec and Query, inside
@@ -18,14 +20,14 @@ type counter struct {
 	mu    sync.Mutex
 	n     map[string]int
 	stmts map[string][]string
-	fail  map[string]string // database -> "error", "panic" or "slow"
+	fail  map[string]string // database -> "error", "down", "panic" or "slow"
 }
 
 // errInjected is the failure a broken database returns; it must never reach a client.
 var errInjected = errors.New("injected failure: pq: relation \"secret_table\" does not exist")
 
-// breakDB makes every later statement to db fail ("error"), panic ("panic"), or take
-// slowStatement longer ("slow").
+// breakDB makes every later statement to db fail ("error"), fail as an unreachable server
+// does ("down"), panic ("panic"), or take slowStatement longer ("slow").
 func (c *counter) breakDB(db, how string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -61,6 +63,8 @@ func (c *counter) add(db, query string) error {
 	switch how {
 	case "error":
 		return errInjected
+	case "down":
+		return &database.UnavailableError{Database: db, Err: errInjected}
 	case "panic":
 		panic(errInjected)
 	case "slow":

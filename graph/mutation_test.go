@@ -387,6 +387,22 @@ func testTransportsAndFailures(t *testing.T, e *env) {
 		}
 	})
 
+	t.Run("an unreachable database is named, the rest is answered", func(t *testing.T) {
+		e.count.breakDB("logs", "down")
+		defer e.count.heal()
+		r := e.do(t, `{ users(first: 1) { totalCount } logEntries(first: 1) { totalCount } }`, nil)
+		if len(r.Errors) != 1 {
+			t.Fatalf("got errors %+v, want one", r.Errors)
+		}
+		got := r.Errors[0]
+		if got.code() != "DATABASE_UNAVAILABLE" || got.Message != "the logs database is unavailable" || got.Extensions["database"] != "logs" {
+			t.Errorf("got %+v", got)
+		}
+		if want := fmt.Sprintf(`"users":{"totalCount":%d}`, smallFixture.users); !strings.Contains(string(r.Data), want) {
+			t.Errorf("got data %s, want it to hold %s", r.Data, want)
+		}
+	})
+
 	t.Run("a panic becomes INTERNAL", func(t *testing.T) {
 		e.count.breakDB("logs", "panic")
 		defer e.count.heal()

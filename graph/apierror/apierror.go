@@ -19,6 +19,7 @@ import (
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/users"
+	"github.com/multidb/multidb/internal/database"
 )
 
 // The codes clients switch on, in extensions.code. gqlgen's own GRAPHQL_PARSE_FAILED and
@@ -29,6 +30,9 @@ const (
 	Internal        = "INTERNAL"
 	Unauthenticated = "UNAUTHENTICATED"
 	Forbidden       = "FORBIDDEN"
+	// DatabaseUnavailable means a database could not be reached or had no connection free
+	// (database.UnavailableError): the fields from it are null, the rest of the answer stands.
+	DatabaseUnavailable = "DATABASE_UNAVAILABLE"
 )
 
 // internalMessage is all a client learns of an unexpected error; the log has the rest.
@@ -133,6 +137,7 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		code, _ := gerr.Extensions["code"].(string)
 		var (
 			own   *Error
+			down  *database.UnavailableError
 			dbErr *DatabaseError
 		)
 		switch {
@@ -150,9 +155,14 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				log.ErrorContext(ctx, "graphql: "+own.Message, "path", gerr.Path.String(), "err", own.Cause)
 			}
 			set(gerr, own.Code, own.Message)
+		case errors.As(err, &down):
+			log.WarnContext(ctx, "graphql: database unavailable", "database", down.Database, "path", gerr.Path.String(), "err", down.Err)
+			set(gerr, DatabaseUnavailable, fmt.Sprintf("the %s database is unavailable", down.Database))
+			gerr.Extensions["database"] = down.Database
 		case errors.As(err, &dbErr):
 			log.ErrorContext(ctx, "graphql: database failed", "database", dbErr.Database, "path", gerr.Path.String(), "err", dbErr.Err)
 			set(gerr, Internal, fmt.Sprintf("the %s database failed", dbErr.Database))
+			gerr.Extensions["database"] = dbErr.Database
 		case introspectionOff(ctx):
 			set(gerr, Forbidden, "introspection is disabled")
 		case isArgument(ctx, gerr):
