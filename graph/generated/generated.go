@@ -861,7 +861,9 @@ type Mutation
 extend type User {
   """
   The user's events, from the analytics database, with the arguments of Query.events.
-  first/last, cursors and totalCount apply to this user's events alone.
+  first/last, cursors and totalCount apply to this user's events alone. Null, with a
+  DATABASE_UNAVAILABLE error, when the analytics database cannot answer: the rest of the
+  response still arrives.
   """
   events(
     after: Cursor
@@ -870,9 +872,10 @@ extend type User {
     last: Int
     orderBy: EventOrder
     where: EventWhereInput
-  ): EventConnection!
+  ): EventConnection
   """
   The user's log entries, from the logs database, with the arguments of Query.logEntries.
+  Null, with a DATABASE_UNAVAILABLE error, when the logs database cannot answer.
   """
   logs(
     after: Cursor
@@ -881,7 +884,7 @@ extend type User {
     last: Int
     orderBy: LogEntryOrder
     where: LogEntryWhereInput
-  ): LogEntryConnection!
+  ): LogEntryConnection
 }
 
 extend type Event {
@@ -3757,10 +3760,10 @@ func (ec *executionContext) _User_events(ctx context.Context, field graphql.Coll
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *analytics.EventConnection) graphql.Marshaler {
-			return ec.marshalNEventConnection2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventConnection(ctx, selections, v)
+			return ec.marshalOEventConnection2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -3801,10 +3804,10 @@ func (ec *executionContext) _User_logs(ctx context.Context, field graphql.Collec
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *logs.LogEntryConnection) graphql.Marshaler {
-			return ec.marshalNLogEntryConnection2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryConnection(ctx, selections, v)
+			return ec.marshalOLogEntryConnection2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_User_logs(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7319,13 +7322,13 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "events":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_events(ctx, field, obj)
 				})
 		case "logs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_logs(ctx, field, obj)
 				})
@@ -7871,14 +7874,6 @@ func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋ
 	return ec._Event(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNEventConnection2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventConnection(ctx context.Context, sel ast.SelectionSet, v *analytics.EventConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "EventConnection!")
-		return graphql.Null
-	}
-	return ec._EventConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) unmarshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventOrderField(ctx context.Context, v any) (*analytics.EventOrderField, error) {
 	var res = new(analytics.EventOrderField)
 	err := res.UnmarshalGQL(v)
@@ -7961,14 +7956,6 @@ func (ec *executionContext) marshalNLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidb
 		return graphql.Null
 	}
 	return ec._LogEntry(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNLogEntryConnection2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryConnection(ctx context.Context, sel ast.SelectionSet, v *logs.LogEntryConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "LogEntryConnection!")
-		return graphql.Null
-	}
-	return ec._LogEntryConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLogEntryLevel2githubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx context.Context, v any) (logentry.Level, error) {
