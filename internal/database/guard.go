@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -137,12 +138,13 @@ func unreachable(err error) bool {
 	var opErr *net.OpError
 	switch {
 	case errors.Is(err, driver.ErrBadConn), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.As(err, &opErr), errors.As(err, &netErr):
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.As(err, &opErr), errors.As(err, &netErr):
 		return true
 	}
 	msg := err.Error()
 	// lib/pq and SQLite report some connection failures only in words.
-	for _, s := range []string{"connection refused", "bad connection", "the database system is shutting down",
+	for _, s := range []string{"connection refused", "bad connection", "unexpected EOF", "connection reset", "broken pipe", "the database system is shutting down",
 		"the database system is starting up", "unable to open database file", "terminating connection"} {
 		if strings.Contains(msg, s) {
 			return true

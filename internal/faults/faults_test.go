@@ -1,0 +1,268 @@
+package faults_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/internal/config"
+	"github.com/multidb/multidb/internal/seed"
+)
+
+const stitched = `{ users(first: 10) { edges { node { email
+	events(first: 3) { totalCount }
+	logs(first: 2) { totalCount } } } } }`
+
+// unavailable reports whether r carries DATABASE_UNAVAILABLE errors naming db, and only those.
+func unavailable(r response, db string) string {
+	if len(r.Errors) == 0 {
+		return "no errors"
+	}
+	for _, e := range r.Errors {
+		if e.Extensions["code"] != "DATABASE_UNAVAILABLE" || e.Extensions["database"] != db {
+			return fmt.Sprintf("error %+v, want DATABASE_UNAVAILABLE naming %s", e, db)
+		}
+	}
+	return ""
+}
+
+type stitchedData struct {
+	Users struct {
+		Edges []struct {
+			Node struct {
+				Email  string
+				Events *struct{ TotalCount int }
+				Logs   *struct{ TotalCount int }
+			}
+		}
+	}
+}
+
+func decode(t *testing.T, r response) stitchedData {
+	t.Helper()
+	var d stitchedData
+	if err := json.Unmarshal(r.Data, &d); err != nil {
+		t.Fatalf("data %s: %v", r.Data, err)
+	}
+	return d
+}
+
+func TestOneDatabaseDownThenBack(t *testing.T) {
+	s := newStack(t)
+	s.serve()
+	if r := s.mustQuery(stitched, nil); len(r.Errors) > 0 {
+		t.Fatalf("all up: %+v", r.Errors)
+	}
+
+	s.proxies["analytics"].Cut()
+	r := s.mustQuery(stitched, nil)
+	if why := unavailable(r, "analytics"); why != "" {
+		t.Fatalf("analytics down: %s\n%s", why, r.Data)
+	}
+	d := decode(t, r)
+	if len(d.Users.Edges) != len(seed.DemoUsers) {
+		t.Fatalf("analytics down: got %d users, want all %d from the users database", len(d.Users.Edges), len(seed.DemoUsers))
+	}
+	for _, e := range d.Users.Edges {
+		if e.Node.Events != nil || e.Node.Logs == nil || e.Node.Logs.TotalCount == 0 {
+			t.Errorf("%s: events %+v logs %+v, want events null and logs there", e.Node.Email, e.Node.Events, e.Node.Logs)
+		}
+	}
+	code, body := s.readyz()
+	if code != http.StatusServiceUnavailable || !contains(body, `"name":"analytics","up":false`, `"name":"users","up":true`) {
+		t.Errorf("readyz with analytics down: %d %s", code, body)
+	}
+
+	s.proxies["analytics"].Restore()
+	eventually(t, 10*time.Second, func() string {
+		r := s.mustQuery(stitched, nil)
+		if len(r.Errors) > 0 {
+			return fmt.Sprintf("after restore: %+v", r.Errors)
+		}
+		for _, e := range decode(t, r).Users.Edges {
+			if e.Node.Events == nil || e.Node.Events.TotalCount == 0 {
+				return "events still missing after restore"
+			}
+		}
+		return ""
+	})
+	if code, body := s.readyz(); code != http.StatusOK {
+		t.Errorf("readyz after restore: %d %s", code, body)
+	}
+	s.stop()
+}
+
+func TestServeStartsWithADatabaseDown(t *testing.T) {
+	s := newStack(t)
+	s.proxies["logs"].Cut()
+	s.serve()
+	if !strings.Contains(s.logs.String(), "database unavailable") {
+		t.Errorf("start-up log does not say logs is down:\n%s", s.logs)
+	}
+	code, body := s.readyz()
+	if code != http.StatusServiceUnavailable || !contains(body, `"name":"logs","up":false`) {
+		t.Errorf("readyz: %d %s, want 503 with logs down", code, body)
+	}
+	r := s.mustQuery(`{ users(first: 2) { edges { node { email } } } }`, nil)
+	if len(r.Errors) > 0 {
+		t.Errorf("a users-only query with logs down: %+v", r.Errors)
+	}
+	s.proxies["logs"].Restore()
+	eventually(t, 10*time.Second, func() string {
+		if r := s.mustQuery(`{ logEntries(first: 1) { totalCount } }`, nil); len(r.Errors) > 0 {
+			return fmt.Sprintf("logs after restore: %+v", r.Errors)
+		}
+		if code, body := s.readyz(); code != http.StatusOK {
+			return fmt.Sprintf("readyz after restore: %d %s", code, body)
+		}
+		return ""
+	})
+	s.stop()
+}
+
+func TestSlowDatabaseHoldsOnlyItsOwnConnections(t *testing.T) {
+	s := newStack(t, "ANALYTICS_DB_MAX_CONNS=2", "ANALYTICS_DB_CONN_WAIT=300ms")
+	s.serve()
+	s.proxies["analytics"].SetDelay(800 * time.Millisecond)
+
+	// Four queries that need analytics: two hold its two connections, two find none free.
+	var wg sync.WaitGroup
+	results := make([]response, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = s.mustQuery(`{ events(first: 1) { totalCount } }`, nil)
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	r := s.mustQuery(`{ users(first: 5) { edges { node { email } } } }`, nil)
+	if took := time.Since(start); len(r.Errors) > 0 || took > time.Second {
+		t.Errorf("users-only query while analytics is slow: took %v, errors %+v; want fast and clean", took, r.Errors)
+	}
+	wg.Wait()
+	busy := 0
+	for _, r := range results {
+		if unavailable(r, "analytics") == "" {
+			busy++
+		}
+	}
+	if busy == 0 {
+		t.Error("no analytics query was refused for want of a connection; the wait limit did not apply")
+	}
+	s.stop()
+}
+
+func TestAbandonedRequestCancelsItsStatement(t *testing.T) {
+	s := newStack(t)
+	s.serve()
+	// Another session locks the users table, so the server's SELECT waits on the server.
+	lockDB, err := sql.Open("postgres", dsn(t, s.direct["users"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lockDB.Close()
+	tx, err := lockDB.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`LOCK TABLE users IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_, err = s.graphql(ctx, `{ users(first: 1) { edges { node { email } } } }`, nil)
+	cancel()
+	if err == nil {
+		t.Fatal("the query finished although the table is locked")
+	}
+	// The client gave up; the server must cancel the statement on PostgreSQL, not leave it queued.
+	eventually(t, 5*time.Second, func() string {
+		var waiting int
+		err := lockDB.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM "users"%'`).Scan(&waiting)
+		if err != nil {
+			return err.Error()
+		}
+		if waiting > 0 {
+			return fmt.Sprintf("%d statements still wait on the lock", waiting)
+		}
+		return ""
+	})
+	tx.Rollback()
+	s.stop()
+}
+
+func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
+	s := newStack(t)
+	s.serve()
+	userID := seed.DemoUsers[1].ID
+	var mu sync.Mutex
+	var acked []uuid.UUID
+	stopAt := time.Now().Add(10 * time.Second)
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(stopAt); i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				r, err := s.graphql(ctx, `mutation($in: CreateEventInput!) { trackEvent(input: $in) { id } }`,
+					map[string]any{"in": map[string]any{"userID": userID, "name": "load.write", "properties": map[string]any{"worker": w, "i": i}}})
+				cancel()
+				if err != nil {
+					return // the server has stopped listening
+				}
+				var d struct{ TrackEvent struct{ ID uuid.UUID } }
+				if len(r.Errors) == 0 && json.Unmarshal(r.Data, &d) == nil && d.TrackEvent.ID != uuid.Nil {
+					mu.Lock()
+					acked = append(acked, d.TrackEvent.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	s.stop()
+	wg.Wait()
+	if len(acked) == 0 {
+		t.Fatal("no write was acknowledged before the shutdown")
+	}
+	db, err := sql.Open("postgres", dsn(t, s.direct["analytics"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored int
+	ids := make([]string, len(acked))
+	for i, id := range acked {
+		ids[i] = id.String()
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM events WHERE id::text = ANY(string_to_array($1, ','))`, strings.Join(ids, ",")).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != len(acked) {
+		t.Errorf("%d writes acknowledged, %d stored: %d lost", len(acked), stored, len(acked)-stored)
+	}
+	t.Logf("%d writes acknowledged before and during shutdown, all stored", len(acked))
+}
+
+// dsn turns a test database URL into a lib/pq DSN.
+func dsn(t *testing.T, raw string) string {
+	t.Helper()
+	db, err := config.ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db.DSN
+}
