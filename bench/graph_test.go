@@ -1,0 +1,252 @@
+package bench
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lib/pq"
+)
+
+const stitchedQuery = `query Stitched {
+  users(first: 100) {
+    edges { node {
+      events(first: 10) { totalCount edges { node { name user { name } } } }
+      logs(last: 5) { edges { node { message } } }
+    } }
+  }
+}`
+
+// BenchmarkStitchedQuery reads 100 users with, from the analytics database, each one's first
+// 10 events and their count, the user of every event back from the users database, and, from
+// the logs database, each one's last 5 log entries.
+func BenchmarkStitchedQuery(b *testing.B) {
+	d := data(b)
+	body := request(b, stitchedQuery, nil)
+
+	var out struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					Events struct {
+						TotalCount int
+						Edges      []struct {
+							Node struct {
+								Name string
+								User *struct{ Name string }
+							}
+						}
+					}
+					Logs struct {
+						Edges []struct{ Node struct{ Message string } }
+					}
+				}
+			}
+		}
+	}
+	d.verify(b, body, &out)
+	if got := len(out.Users.Edges); got != 100 {
+		b.Fatalf("got %d users, want 100", got)
+	}
+	totals := d.eventCounts(b, d.users[:100])
+	for i, e := range out.Users.Edges {
+		ev := e.Node.Events
+		if ev.TotalCount != totals[i] {
+			b.Errorf("user %d: got totalCount %d, want %d", i, ev.TotalCount, totals[i])
+		}
+		if got, want := len(ev.Edges), min(10, totals[i]); got != want {
+			b.Errorf("user %d: got %d events, want %d", i, got, want)
+		}
+		for _, ee := range ev.Edges {
+			if ee.Node.Name == "" || ee.Node.User == nil || !strings.HasPrefix(ee.Node.User.Name, "Bench User ") {
+				b.Fatalf("user %d: event without its name or user: %+v", i, ee.Node)
+			}
+		}
+		if got := len(e.Node.Logs.Edges); got == 0 || got > 5 {
+			b.Errorf("user %d: got %d log entries, want 1 to 5", i, got)
+		}
+	}
+	if b.Failed() {
+		b.FailNow()
+	}
+
+	d.run(b, func() []byte { return body })
+}
+
+const filteredEventsQuery = `query Checkouts($since: Time!) {
+  events(first: 50, where: {name: "checkout", occurredAtGTE: $since}, orderBy: {field: OCCURRED_AT, direction: DESC}) {
+    totalCount
+    edges { node { name occurredAt user { email } } }
+  }
+}`
+
+// BenchmarkFilteredEventsWithUser reads the latest 50 checkouts of the last 30 days, with
+// their count, and the user of each from the users database.
+func BenchmarkFilteredEventsWithUser(b *testing.B) {
+	d := data(b)
+	since := d.now.Add(-30 * 24 * time.Hour).Truncate(time.Second)
+	body := request(b, filteredEventsQuery, map[string]any{"since": since.Format(time.RFC3339)})
+
+	var out struct {
+		Events struct {
+			TotalCount int
+			Edges      []struct {
+				Node struct {
+					Name       string
+					OccurredAt time.Time
+					User       *struct{ Email string }
+				}
+			}
+		}
+	}
+	d.verify(b, body, &out)
+	var want int
+	err := d.set.Get("analytics").SQL.QueryRowContext(context.Background(),
+		`SELECT count(*) FROM events WHERE name = 'checkout' AND occurred_at >= $1`, since).Scan(&want)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if out.Events.TotalCount != want {
+		b.Fatalf("got totalCount %d, want %d", out.Events.TotalCount, want)
+	}
+	if got := len(out.Events.Edges); got != 50 {
+		b.Fatalf("got %d events, want 50", got)
+	}
+	for i, e := range out.Events.Edges {
+		n := e.Node
+		switch {
+		case n.Name != "checkout" || n.OccurredAt.Before(since):
+			b.Fatalf("event %d: got %s at %s, want a checkout since %s", i, n.Name, n.OccurredAt, since)
+		case i > 0 && n.OccurredAt.After(out.Events.Edges[i-1].Node.OccurredAt):
+			b.Fatalf("event %d: not in descending order of occurredAt", i)
+		case n.User == nil || !strings.HasSuffix(n.User.Email, "@bench.example"):
+			b.Fatalf("event %d: got user %+v, want one with an email", i, n.User)
+		}
+	}
+
+	d.run(b, func() []byte { return body })
+}
+
+const nodeQuery = `query Node($id: ID!) {
+  node(id: $id) { __typename id ... on User { email name } ... on Event { name occurredAt } }
+}`
+
+// BenchmarkNode looks up node(id:) of a random user, then of a random event: the id does not
+// say its table, so every lookup asks each table by primary key.
+func BenchmarkNode(b *testing.B) {
+	d := data(b)
+	for _, c := range []struct {
+		name, typename string
+		ids            []uuid.UUID
+	}{
+		{"user", "User", d.users},
+		{"event", "Event", d.events},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := rand.New(rand.NewPCG(seed, 3))
+			bodies := make([][]byte, 1024)
+			ids := make([]string, len(bodies))
+			for i := range bodies {
+				ids[i] = c.ids[r.IntN(len(c.ids))].String()
+				bodies[i] = request(b, nodeQuery, map[string]any{"id": ids[i]})
+			}
+			var out struct {
+				Node *struct {
+					Typename string `json:"__typename"`
+					ID       string
+				}
+			}
+			d.verify(b, bodies[0], &out)
+			if out.Node == nil || out.Node.Typename != c.typename || out.Node.ID != ids[0] {
+				b.Fatalf("got node %+v, want the %s %s", out.Node, c.typename, ids[0])
+			}
+
+			i := 0
+			d.run(b, func() []byte {
+				i++
+				return bodies[i%len(bodies)]
+			})
+		})
+	}
+}
+
+const trackEventsMutation = `mutation Track($inputs: [CreateEventInput!]!) {
+  trackEvents(inputs: $inputs) { id }
+}`
+
+// BenchmarkTrackEvents1000 records 1,000 events of random users per operation: one lookup
+// of the users, one INSERT. It runs last: it adds to the events the other benchmarks read
+// (under a name of its own, which they do not ask for).
+func BenchmarkTrackEvents1000(b *testing.B) {
+	d := data(b)
+	const batch = 1000
+	r := rand.New(rand.NewPCG(seed, 4))
+	bodies := make([][]byte, 8)
+	for i := range bodies {
+		inputs := make([]map[string]any, batch)
+		for j := range inputs {
+			inputs[j] = map[string]any{
+				"userID":     d.users[r.IntN(len(d.users))].String(),
+				"name":       "bench_track",
+				"properties": map[string]any{"batch": i, "seq": j},
+			}
+		}
+		bodies[i] = request(b, trackEventsMutation, map[string]any{"inputs": inputs})
+	}
+	var out struct {
+		TrackEvents []struct{ ID string }
+	}
+	d.verify(b, bodies[0], &out)
+	if got := len(out.TrackEvents); got != batch {
+		b.Fatalf("got %d events, want %d", got, batch)
+	}
+	seen := make(map[string]bool, batch)
+	for _, e := range out.TrackEvents {
+		if _, err := uuid.Parse(e.ID); err != nil || seen[e.ID] {
+			b.Fatalf("got event id %q: not a fresh UUID", e.ID)
+		}
+		seen[e.ID] = true
+	}
+
+	i := 0
+	d.run(b, func() []byte {
+		i++
+		return bodies[i%len(bodies)]
+	})
+}
+
+// eventCounts returns the number of events of each of users, straight from the database.
+func (d *dataset) eventCounts(b *testing.B, users []uuid.UUID) []int {
+	b.Helper()
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.String()
+	}
+	rows, err := d.set.Get("analytics").SQL.QueryContext(context.Background(),
+		`SELECT user_id, count(*) FROM events WHERE user_id = ANY($1::uuid[]) GROUP BY user_id`, pq.Array(ids))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	counts := make([]int, len(users))
+	for rows.Next() {
+		var id uuid.UUID
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			b.Fatal(err)
+		}
+		i := slices.Index(users, id)
+		if i < 0 {
+			b.Fatalf("count of unknown user %s", id)
+		}
+		counts[i] = n
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return counts
+}
