@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
 )
 
 // ErrNoConnection is returned when no connection of a database came free within its wait limit.
@@ -75,22 +74,16 @@ func (g *guard) Exec(ctx context.Context, query string, args, v any) error {
 	return g.classify(g.Driver.Exec(ctx, query, args, v))
 }
 
-// Query implements dialect.Driver. The slot is held until the rows are closed.
+// Query implements dialect.Driver. The slot is held while the statement runs, not while its
+// rows are read: ent (and atlas's inspector) need the *sql.Rows unwrapped, and rows are read
+// at once and closed, so the connection comes back to the pool right after.
 func (g *guard) Query(ctx context.Context, query string, args, v any) error {
 	release, err := g.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	if err := g.Driver.Query(ctx, query, args, v); err != nil {
-		release()
-		return g.classify(err)
-	}
-	if rows, ok := v.(*entsql.Rows); ok && rows.ColumnScanner != nil {
-		rows.ColumnScanner = releasingRows{rows.ColumnScanner, release}
-	} else {
-		release()
-	}
-	return nil
+	defer release()
+	return g.classify(g.Driver.Query(ctx, query, args, v))
 }
 
 // Tx implements dialect.Driver; the slot is held until commit or rollback.
@@ -151,16 +144,6 @@ func unreachable(err error) bool {
 		}
 	}
 	return false
-}
-
-type releasingRows struct {
-	entsql.ColumnScanner
-	release func()
-}
-
-func (r releasingRows) Close() error {
-	defer r.release()
-	return r.ColumnScanner.Close()
 }
 
 type guardedTx struct {

@@ -100,8 +100,8 @@ func TestGenerateWritesTheNextFileForEveryDialect(t *testing.T) {
 			}
 			db := openDB(t, dialect, spec.Name)
 			applied, err := newMigrator(t, db, migration.WithDir(dir)).Up(context.Background(), 0)
-			if err != nil || len(applied) != 2 {
-				t.Fatalf("applied %v, err %v; want the shipped file and the new one", applied, err)
+			if err != nil || len(applied) < 2 || applied[len(applied)-1].Description != "add_avatar" {
+				t.Fatalf("applied %v, err %v; want the shipped files, then the new one", applied, err)
 			}
 			if cols := columns(t, db, "users"); !strings.Contains(strings.Join(cols, ","), "avatar_url") {
 				t.Errorf("users columns %v lack avatar_url", cols)

@@ -552,8 +552,9 @@ func TestSharedDatabase(t *testing.T) {
 					t.Fatalf("Up: %v", err)
 				}
 			}
-			assertTables(t, users, "users", "events", migration.RevisionsTable)
-			if _, err := mu.Down(ctx, 1); err != nil {
+			assertTables(t, users, "users", "sessions", "events", migration.RevisionsTable)
+			// Reverting every users file removes users' tables and none of analytics'.
+			if _, err := mu.Down(ctx, 100); err != nil {
 				t.Fatalf("Down users: %v", err)
 			}
 			assertTables(t, users, "events", migration.RevisionsTable)
