@@ -2,7 +2,7 @@ package graph_test
 
 import (
 	"context"
-	"database/sql"
+	stdsql "database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/multidb/multidb/internal/database"
 )
@@ -20,14 +21,16 @@ type counter struct {
 	mu    sync.Mutex
 	n     map[string]int
 	stmts map[string][]string
-	fail  map[string]string // database -> "error", "down", "panic" or "slow"
+	fail  map[string]string // database -> "error", "down", "panic", "slow" or "endless"
 }
 
 // errInjected is the failure a broken database returns; it must never reach a client.
 var errInjected = errors.New("injected failure: pq: relation \"secret_table\" does not exist")
 
 // breakDB makes every later statement to db fail ("error"), fail as an unreachable server
-// does ("down"), panic ("panic"), or take slowStatement longer ("slow").
+// does ("down"), panic ("panic"), take slowStatement longer ("slow"), or first run a
+// statement that never ends on the database itself, until its context is cancelled
+// ("endless").
 func (c *counter) breakDB(db, how string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -52,6 +55,39 @@ func (c *counter) wrap(name string, d dialect.Driver) dialect.Driver {
 
 // slowStatement is how much longer a statement to a "slow" database takes.
 const slowStatement = 300 * time.Millisecond
+
+// endlessSQL counts for ever, on PostgreSQL and SQLite alike: only a cancellation stops it.
+const endlessSQL = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`
+
+// run counts a statement, fails or delays it if db is broken, then sends it with send.
+func (c *counter) run(ctx context.Context, d dialect.ExecQuerier, db, query string, send func() error) error {
+	if err := c.add(db, query); err != nil {
+		return err
+	}
+	if c.mode(db) == "endless" {
+		var rows sql.Rows
+		if err := d.Query(ctx, endlessSQL, []any{}, &rows); err != nil {
+			return err
+		}
+		for rows.Next() {
+		}
+		err := rows.Err()
+		rows.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return send()
+}
+
+func (c *counter) mode(db string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fail[db]
+}
 
 // add counts a statement, and fails or delays it if db is broken.
 func (c *counter) add(db, query string) error {
@@ -112,17 +148,11 @@ type countingDriver struct {
 }
 
 func (d *countingDriver) Exec(ctx context.Context, query string, args, v any) error {
-	if err := d.c.add(d.db, query); err != nil {
-		return err
-	}
-	return d.Driver.Exec(ctx, query, args, v)
+	return d.c.run(ctx, d.Driver, d.db, query, func() error { return d.Driver.Exec(ctx, query, args, v) })
 }
 
 func (d *countingDriver) Query(ctx context.Context, query string, args, v any) error {
-	if err := d.c.add(d.db, query); err != nil {
-		return err
-	}
-	return d.Driver.Query(ctx, query, args, v)
+	return d.c.run(ctx, d.Driver, d.db, query, func() error { return d.Driver.Query(ctx, query, args, v) })
 }
 
 func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
@@ -134,9 +164,9 @@ func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 }
 
 // BeginTx keeps ent's transactions with options working through the wrapper.
-func (d *countingDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+func (d *countingDriver) BeginTx(ctx context.Context, opts *stdsql.TxOptions) (dialect.Tx, error) {
 	b, ok := d.Driver.(interface {
-		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
+		BeginTx(context.Context, *stdsql.TxOptions) (dialect.Tx, error)
 	})
 	if !ok {
 		return d.Tx(ctx)
@@ -155,15 +185,9 @@ type countingTx struct {
 }
 
 func (t *countingTx) Exec(ctx context.Context, query string, args, v any) error {
-	if err := t.c.add(t.db, query); err != nil {
-		return err
-	}
-	return t.Tx.Exec(ctx, query, args, v)
+	return t.c.run(ctx, t.Tx, t.db, query, func() error { return t.Tx.Exec(ctx, query, args, v) })
 }
 
 func (t *countingTx) Query(ctx context.Context, query string, args, v any) error {
-	if err := t.c.add(t.db, query); err != nil {
-		return err
-	}
-	return t.Tx.Query(ctx, query, args, v)
+	return t.c.run(ctx, t.Tx, t.db, query, func() error { return t.Tx.Query(ctx, query, args, v) })
 }

@@ -11,19 +11,46 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/multidb/multidb/graph/access"
+	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/generated"
+	"github.com/multidb/multidb/graph/limit"
 	"github.com/multidb/multidb/graph/loader"
+	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
 )
+
+// Defaults of the options of NewHandler.
+const (
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultRequestTimeout = 15 * time.Second
+	// DefaultParserTokens bounds the tokens of a document before it is validated, whose cost
+	// grows faster than its length. A trackEvents of 1,000 inline events fits.
+	DefaultParserTokens = 30_000
+)
+
+// DefaultLoginLimits are the log-in rate limits of a handler that sets none: 5 attempts per
+// email, then one a minute; 20 attempts per address (logIn and signUp), then one every 3s.
+func DefaultLoginLimits() (perEmail, perIP *auth.Limiter) {
+	return auth.NewLimiter(5, time.Minute), auth.NewLimiter(20, 3*time.Second)
+}
 
 // Option changes how NewHandler builds the handler.
 type Option func(*options)
 
 type options struct {
-	introspection bool
-	log           *slog.Logger
-	wait          time.Duration
+	introspection     bool
+	log               *slog.Logger
+	wait              time.Duration
+	limits            limit.Limits
+	maxBody           int64
+	timeout           time.Duration
+	sessionTTL        time.Duration
+	perEmail, perIP   *auth.Limiter
+	anonymousTracking bool
+	audit             Auditor
+	viewer            *auth.Viewer // the viewer of requests without a token; tests only
 }
 
 // WithIntrospection switches schema introspection on (the default) or off.
@@ -42,26 +69,90 @@ func WithBatchWait(d time.Duration) Option {
 	return func(o *options) { o.wait = d }
 }
 
+// WithLimits sets the bounds of an operation (depth, aliases, complexity, page sizes,
+// cursors); zero fields keep limit.Defaults.
+func WithLimits(l limit.Limits) Option {
+	return func(o *options) { o.limits = l }
+}
+
+// WithMaxBodyBytes sets the largest request body, DefaultMaxBodyBytes otherwise; a larger one
+// is refused with 413.
+func WithMaxBodyBytes(n int64) Option {
+	return func(o *options) { o.maxBody = n }
+}
+
+// WithRequestTimeout sets how long a request may run before its statements are cancelled,
+// DefaultRequestTimeout otherwise; 0 means no limit.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d }
+}
+
+// WithSessionTTL sets how long a session from logIn or signUp lasts, account.DefaultSessionTTL
+// otherwise.
+func WithSessionTTL(d time.Duration) Option {
+	return func(o *options) { o.sessionTTL = d }
+}
+
+// WithLoginLimits sets the rate limits of logIn per email and of logIn and signUp per client
+// address, DefaultLoginLimits otherwise; nil switches one off.
+func WithLoginLimits(perEmail, perIP *auth.Limiter) Option {
+	return func(o *options) { o.perEmail, o.perIP = perEmail, perIP }
+}
+
+// WithAnonymousTracking lets callers who are not signed in use trackEvent and trackEvents,
+// for events of access.AnonymousUser; off by default.
+func WithAnonymousTracking(on bool) Option {
+	return func(o *options) { o.anonymousTracking = on }
+}
+
+// WithAudit records every mutation, its actor, target, outcome and request id, with a.
+func WithAudit(a Auditor) Option {
+	return func(o *options) { o.audit = a }
+}
+
 // NewHandler returns the GraphQL endpoint over the databases of set: queries by GET or POST,
-// mutations by POST only (gqlgen's GET transport refuses them), parsed documents cached,
-// automatic persisted queries, every error given an extensions.code, and per request the
-// batch loaders of the fields that cross databases.
+// mutations by POST with Content-Type application/json only (gqlgen's GET transport refuses
+// them, and no transport takes another content type, so a cross-site form cannot post one),
+// parsed documents cached, automatic persisted queries, every error given an extensions.code,
+// and per request: a body and time limit, the viewer of the bearer token, the access rules of
+// package access on every statement, the limits of package limit on every operation, the
+// audit of every mutation, and the batch loaders of the fields that cross databases.
 func NewHandler(set *database.Set, opts ...Option) http.Handler {
-	o := options{introspection: true, log: slog.Default(), wait: loader.DefaultWait}
+	o := options{
+		introspection: true,
+		log:           slog.Default(),
+		wait:          loader.DefaultWait,
+		maxBody:       DefaultMaxBodyBytes,
+		timeout:       DefaultRequestTimeout,
+	}
+	o.perEmail, o.perIP = DefaultLoginLimits()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	schema := generated.NewExecutableSchema(generated.Config{Resolvers: &Resolver{clients: &set.Clients, wait: o.wait}})
-	srv := handler.New(schema)
+	o.limits = o.limits.WithDefaults()
+
+	clients := access.Clients(set, access.Options{AnonymousTracking: o.anonymousTracking})
+	accounts := account.New(clients.Users, account.Options{SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP})
+	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
+	srv := handler.New(limit.Schema(generated.NewExecutableSchema(generated.Config{Resolvers: resolvers}), o.limits))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(DefaultParserTokens)
 	if o.introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// The limits walk the operation before the complexity does: they bound that walk.
+	srv.Use(limit.New(o.limits))
+	srv.Use(extension.FixedComplexityLimit(o.limits.Complexity))
+	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
 	srv.SetErrorPresenter(apierror.Presenter(o.log))
 	srv.SetRecoverFunc(apierror.Recover(o.log))
-	return loader.Middleware(&set.Clients, o.wait, srv)
+
+	var h http.Handler = loader.Middleware(clients, o.wait, srv)
+	h = authenticate(accounts, o.viewer, o.log, h)
+	h = withTimeout(o.timeout, h)
+	return limitBody(o.maxBody, h)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/graph"
+	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/testdb"
 )
@@ -31,6 +32,7 @@ type env struct {
 	srv   *httptest.Server
 	count *counter
 	logs  *lockedBuffer
+	token string // sent as a bearer token when set (see as)
 }
 
 // forEachDialect runs fn on fresh migrated databases of every available dialect. Tests and
@@ -51,9 +53,31 @@ func newEnv(t testing.TB, dialect string) *env {
 	e := &env{count: newCounter(), logs: &lockedBuffer{}}
 	e.set = testdb.OpenMigrated(t, dialect, database.WithDriverWrapper(e.count.wrap))
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	e.srv = httptest.NewServer(graph.NewHandler(e.set, graph.WithLogger(log)))
+	e.srv = httptest.NewServer(graph.NewHandler(e.set, graph.WithLogger(log), graph.WithViewer(testAdmin)))
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// testAdmin is the viewer of the requests of env.do that carry no token: an ADMIN, who sees
+// every row, so that the tests of queries and mutations see the whole fixture.
+var testAdmin = auth.Viewer{UserID: uuid.MustParse("0193a5a0-0000-7000-8000-0000000000ad"), Role: auth.RoleAdmin}
+
+// as returns e sending token as its bearer token: the requests of that session's user.
+func (e *env) as(token string) *env {
+	c := *e
+	c.token = token
+	return &c
+}
+
+// with returns e served by a handler of its own, built with opts, on the same databases.
+// Unlike newEnv's, its requests without a token are anonymous.
+func (e *env) with(t testing.TB, opts ...graph.Option) *env {
+	t.Helper()
+	c := *e
+	log := slog.New(slog.NewTextHandler(e.logs, nil))
+	c.srv = httptest.NewServer(graph.NewHandler(e.set, append([]graph.Option{graph.WithLogger(log)}, opts...)...))
+	t.Cleanup(c.srv.Close)
+	return &c
 }
 
 // gqlError is one entry of a response's errors.
@@ -87,7 +111,15 @@ func (e *env) do(t *testing.T, doc string, vars map[string]any) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := http.Post(e.srv.URL, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

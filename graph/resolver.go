@@ -4,15 +4,19 @@ import (
 	"context"
 	"time"
 
+	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/loader"
+	"github.com/multidb/multidb/graph/model"
 	"github.com/multidb/multidb/internal/database"
 )
 
-// Resolver is the root of the resolvers: every database's typed client. It holds no state of
-// its own; what lives for one request (the batch loaders) is in the request's context.
+// Resolver is the root of the resolvers: every database's typed client, with the access
+// rules of package access, and the accounts. It holds no state of its own; what lives for
+// one request (the viewer, the batch loaders) is in the request's context.
 type Resolver struct {
-	clients *database.Clients
-	wait    time.Duration // of the batch loaders
+	clients  *database.Clients
+	accounts *account.Service
+	wait     time.Duration // of the batch loaders
 }
 
 // registerEdges tells the loaders that the nodes of a connection page are one list of
@@ -32,4 +36,12 @@ func (r *Resolver) loaders(ctx context.Context) *loader.Loaders {
 		return l
 	}
 	return loader.New(r.clients, r.wait)
+}
+
+// authPayload turns an issued session into the GraphQL payload.
+func authPayload(s *account.Session, err error) (*model.AuthPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.AuthPayload{Token: s.Token, ExpiresAt: s.ExpiresAt, User: s.User}, nil
 }

@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/multidb/multidb/graph"
+	"github.com/multidb/multidb/graph/account"
+	"github.com/multidb/multidb/graph/limit"
+	"github.com/multidb/multidb/internal/audit"
+	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/metrics"
@@ -36,6 +42,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	gopts, err := graphSettings(cfg)
+	if err != nil {
+		return err
+	}
+	auditBuffer, err := intSetting(cfg, "AUDIT_BUFFER", 1024)
+	if err != nil {
+		return err
+	}
 	m := metrics.New()
 	set, err := database.Open(cfg, database.WithDriverWrapper(m.WrapDriver))
 	if err != nil {
@@ -56,23 +70,77 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 			log.Warn("database is behind its migrations; run multidb migrate", "database", st.Name, "pending", st.Pending)
 		}
 	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen on PORT=%d: %w; pick a free port with PORT", cfg.Port, err)
+	}
+	// Audit entries go to the logs database in the background; a slow or failing logs
+	// database costs dropped (and counted) entries, never a slower mutation.
+	auditor := audit.New(set.Logs, audit.Options{Buffer: auditBuffer, Dropped: m, Logger: log})
+	gopts = append(gopts, graph.WithLogger(log), graph.WithAudit(auditor))
 	h := server.New(server.Options{
-		GraphQL:    graph.NewHandler(set, graph.WithLogger(log)),
+		GraphQL:    graph.NewHandler(set, gopts...),
 		Playground: playground,
 		Readiness:  readiness(set),
 		Logger:     log,
 		Metrics:    m,
 	})
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
-	if err != nil {
-		return fmt.Errorf("listen on PORT=%d: %w; pick a free port with PORT", cfg.Port, err)
-	}
 	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
 	if playground {
 		msg = append(msg, "playground", fmt.Sprintf("http://localhost:%d/", cfg.Port))
 	}
 	log.Info("serving GraphQL", msg...)
-	return server.Serve(ctx, ln, h, grace, log)
+	err = server.Serve(ctx, ln, h, grace, log)
+	// The requests have drained: flush what they audited before the databases close.
+	actx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if aerr := auditor.Close(actx); aerr != nil {
+		log.Warn("audit: entries left unwritten at shutdown were dropped", "err", aerr)
+	}
+	return err
+}
+
+// graphSettings reads the settings of the GraphQL endpoint: sessions, access, and the limits
+// against abusive requests. .env.example documents each.
+func graphSettings(cfg *config.Config) ([]graph.Option, error) {
+	var errs []error
+	durationOf := func(key string, def time.Duration) time.Duration {
+		d, err := durationSetting(cfg, key, def)
+		errs = append(errs, err)
+		return d
+	}
+	intOf := func(key string, def int) int {
+		n, err := intSetting(cfg, key, def)
+		errs = append(errs, err)
+		return n
+	}
+	boolOf := func(key string, def bool) bool {
+		b, err := boolSetting(cfg, key, def)
+		errs = append(errs, err)
+		return b
+	}
+	rateOf := func(key string, def *auth.Limiter) *auth.Limiter {
+		l, err := rateSetting(cfg, key, def)
+		errs = append(errs, err)
+		return l
+	}
+	defEmail, defIP := graph.DefaultLoginLimits()
+	opts := []graph.Option{
+		graph.WithSessionTTL(durationOf("SESSION_TTL", account.DefaultSessionTTL)),
+		graph.WithAnonymousTracking(boolOf("ANONYMOUS_TRACKING", false)),
+		graph.WithIntrospection(boolOf("INTROSPECTION", cfg.Env != config.Production)),
+		graph.WithRequestTimeout(durationOf("REQUEST_TIMEOUT", graph.DefaultRequestTimeout)),
+		graph.WithMaxBodyBytes(int64(intOf("MAX_BODY_BYTES", graph.DefaultMaxBodyBytes))),
+		graph.WithLimits(limit.Limits{
+			Depth:       intOf("QUERY_MAX_DEPTH", limit.Defaults.Depth),
+			Aliases:     intOf("QUERY_MAX_ALIASES", limit.Defaults.Aliases),
+			Complexity:  intOf("QUERY_MAX_COMPLEXITY", limit.Defaults.Complexity),
+			MaxPage:     intOf("PAGE_MAX", limit.Defaults.MaxPage),
+			DefaultPage: intOf("PAGE_DEFAULT", limit.Defaults.DefaultPage),
+		}),
+		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
+	}
+	return opts, errors.Join(errs...)
 }
 
 // readiness pings every database and counts the migrations it lacks.
@@ -115,6 +183,37 @@ func boolSetting(cfg *config.Config, key string, def bool) (bool, error) {
 		return false, fmt.Errorf("%w: %s=%q is not a boolean; use true or false", config.ErrConfig, key, v)
 	}
 	return b, nil
+}
+
+func intSetting(cfg *config.Config, key string, def int) (int, error) {
+	v, ok := cfg.Lookup(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%w: %s=%q is not a positive integer", config.ErrConfig, key, v)
+	}
+	return n, nil
+}
+
+// rateSetting reads a rate limit written "<burst>/<interval>": "5/1m" allows 5 attempts at
+// once, then one more every minute. "off" switches it off.
+func rateSetting(cfg *config.Config, key string, def *auth.Limiter) (*auth.Limiter, error) {
+	v, ok := cfg.Lookup(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	if v == "off" {
+		return nil, nil
+	}
+	burst, every, ok := strings.Cut(v, "/")
+	n, err := strconv.Atoi(burst)
+	d, derr := time.ParseDuration(every)
+	if !ok || err != nil || derr != nil || n <= 0 || d <= 0 {
+		return nil, fmt.Errorf("%w: %s=%q is not a rate; use <attempts>/<interval> such as 5/1m, or off", config.ErrConfig, key, v)
+	}
+	return auth.NewLimiter(n, d), nil
 }
 
 func durationSetting(cfg *config.Config, key string, def time.Duration) (time.Duration, error) {

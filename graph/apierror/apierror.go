@@ -33,6 +33,10 @@ const (
 	// DatabaseUnavailable means a database could not be reached or had no connection free
 	// (database.UnavailableError): the fields from it are null, the rest of the answer stands.
 	DatabaseUnavailable = "DATABASE_UNAVAILABLE"
+	// TooManyRequests refuses a log-in or sign-up over the rate limit of its email or address.
+	TooManyRequests = "TOO_MANY_REQUESTS"
+	// Timeout means the request ran out of its time limit and its statements were cancelled.
+	Timeout = "TIMEOUT"
 )
 
 // internalMessage is all a client learns of an unexpected error; the log has the rest.
@@ -61,6 +65,42 @@ func BadInput(format string, args ...any) error {
 // NotFoundf returns a NOT_FOUND error with a formatted message.
 func NotFoundf(format string, args ...any) error {
 	return &Error{Code: NotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unauthenticatedf returns an UNAUTHENTICATED error with a formatted message.
+func Unauthenticatedf(format string, args ...any) error {
+	return &Error{Code: Unauthenticated, Message: fmt.Sprintf(format, args...)}
+}
+
+// Forbiddenf returns a FORBIDDEN error with a formatted message.
+func Forbiddenf(format string, args ...any) error {
+	return &Error{Code: Forbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the code the client will see for err, as far as it can be told without the
+// request: the code of an *Error, or of a gqlerror that carries one; "" otherwise.
+func CodeOf(err error) string {
+	var own *Error
+	if errors.As(err, &own) {
+		return own.Code
+	}
+	var gerr *gqlerror.Error
+	if errors.As(err, &gerr) {
+		if code, ok := gerr.Extensions["code"].(string); ok {
+			return code
+		}
+	}
+	var down *database.UnavailableError
+	if errors.As(err, &down) {
+		return DatabaseUnavailable
+	}
+	switch {
+	case isInput(err):
+		return BadUserInput
+	case isNotFound(err):
+		return NotFound
+	}
+	return ""
 }
 
 // DatabaseError is a failure of one database. The client sees which database failed, so that
@@ -155,6 +195,10 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				log.ErrorContext(ctx, "graphql: "+own.Message, "path", gerr.Path.String(), "err", own.Cause)
 			}
 			set(gerr, own.Code, own.Message)
+		case timedOut(ctx, err):
+			// Whatever the driver made of the cancellation, the cause is the request's deadline.
+			log.WarnContext(ctx, "graphql: request timed out", "path", gerr.Path.String(), "err", err)
+			set(gerr, Timeout, "the request ran out of time and was cancelled")
 		case errors.As(err, &down):
 			log.WarnContext(ctx, "graphql: database unavailable", "database", down.Database, "path", gerr.Path.String(), "err", down.Err)
 			set(gerr, DatabaseUnavailable, fmt.Sprintf("the %s database is unavailable", down.Database))
@@ -193,6 +237,20 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		return gerr
 	}
+}
+
+// timedOut reports whether err comes from the request's deadline: the error says so, or the
+// request's context has expired (lib/pq reports a cancelled statement in words of its own).
+func timedOut(ctx context.Context, err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return false
+	}
+	var down *database.UnavailableError
+	var dbErr *DatabaseError
+	return errors.As(err, &down) || errors.As(err, &dbErr)
 }
 
 // isArgument reports whether err was raised while decoding an argument of the current field:

@@ -3,8 +3,18 @@
 package model
 
 import (
+	"time"
+
 	"github.com/google/uuid"
+	"github.com/multidb/multidb/ent/users"
 )
+
+// A new session. The token is shown once: keep it, and send it as `Authorization: Bearer <token>`.
+type AuthPayload struct {
+	Token     string      `json:"token"`
+	ExpiresAt time.Time   `json:"expiresAt"`
+	User      *users.User `json:"user"`
+}
 
 // What deleteUser removed.
 type DeleteUserPayload struct {

@@ -87,10 +87,11 @@ func TestBinaryWithTheComposeEnvironment(t *testing.T) {
 	base := "http://127.0.0.1:" + port
 	waitReady(t, base, exited, &logs)
 
-	user := post(t, base, `mutation { createUser(input: {email: "ops@example.com", name: "Ops"}) { id } }`)
-	id := user["createUser"].(map[string]any)["id"].(string)
-	post(t, base, fmt.Sprintf(`mutation { trackEvent(input: {userID: %q, name: "deploy.check"}) { id } }`, id))
-	got := post(t, base, `{ users(first: 5) { edges { node { email events(first: 5) { totalCount edges { node { name user { name } } } } } } } }`)
+	// Only signUp and logIn are open to anonymous callers: sign up, then act as that user.
+	signUp := post(t, base, "", `mutation { signUp(email: "ops@example.com", password: "deploy-check-password", name: "Ops") { token user { id } } }`)["signUp"].(map[string]any)
+	token, id := signUp["token"].(string), signUp["user"].(map[string]any)["id"].(string)
+	post(t, base, token, fmt.Sprintf(`mutation { trackEvent(input: {userID: %q, name: "deploy.check"}) { id } }`, id))
+	got := post(t, base, token, `{ users(first: 5) { edges { node { email events(first: 5) { totalCount edges { node { name user { name } } } } } } } }`)
 	b, _ := json.Marshal(got)
 	want := `{"users":{"edges":[{"node":{"email":"ops@example.com","events":{"edges":[{"node":{"name":"deploy.check","user":{"name":"Ops"}}}],"totalCount":1}}}]}}`
 	if string(b) != want {
@@ -148,14 +149,18 @@ func waitReady(t *testing.T, base string, exited <-chan error, logs *bytes.Buffe
 	t.Fatalf("api not ready within 20s\n%s", logs.String())
 }
 
-// post sends a GraphQL document and returns its data, failing the test on any error.
-func post(t *testing.T, base, query string) map[string]any {
+// post sends a GraphQL document, with a bearer token unless it is empty, and returns its
+// data, failing the test on any error.
+func post(t *testing.T, base, token, query string) map[string]any {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/ent/users/user"
+	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
 )
 
@@ -22,15 +23,19 @@ type DemoUser struct {
 	Email string
 	Name  string
 	Role  user.Role
+	// Password is the account's known demo password, hashed when the seed runs; an account
+	// without one cannot log in. Development data only: no other environment seeds accounts.
+	Password string
 }
 
-// DemoUsers are the accounts `make seed ENV=development` creates.
+// DemoUsers are the accounts `make seed ENV=development` creates: an admin and two users who
+// can log in, and two more users who own data but have no password.
 var DemoUsers = []DemoUser{
-	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000001"), "admin@example.com", "Ada Admin", user.RoleADMIN},
-	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000002"), "grace@example.com", "Grace Hopper", user.RoleUSER},
-	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000003"), "alan@example.com", "Alan Turing", user.RoleUSER},
-	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000004"), "edsger@example.com", "Edsger Dijkstra", user.RoleUSER},
-	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000005"), "barbara@example.com", "Barbara Liskov", user.RoleUSER},
+	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000001"), "admin@example.com", "Ada Admin", user.RoleADMIN, "admin-demo-password"},
+	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000002"), "grace@example.com", "Grace Hopper", user.RoleUSER, "grace-demo-password"},
+	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000003"), "alan@example.com", "Alan Turing", user.RoleUSER, "alan-demo-password"},
+	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000004"), "edsger@example.com", "Edsger Dijkstra", user.RoleUSER, ""},
+	{uuid.MustParse("0193a5a0-0000-7000-8000-000000000005"), "barbara@example.com", "Barbara Liskov", user.RoleUSER, ""},
 }
 
 // demoEpoch anchors the demo timestamps, so that every run writes the same data.
@@ -44,6 +49,14 @@ func demoUsers(ctx context.Context, c *database.Clients) error {
 		creates[i] = c.Users.User.Create().
 			SetID(u.ID).SetEmail(u.Email).SetName(u.Name).SetRole(u.Role).
 			SetCreatedAt(demoEpoch.Add(time.Duration(i) * time.Hour))
+		if u.Password != "" {
+			// Hashed here, with a fresh salt, so that no hash ships in the source.
+			hash, err := auth.HashPassword(u.Password, auth.DefaultParams)
+			if err != nil {
+				return fmt.Errorf("hash the password of %s: %w", u.Email, err)
+			}
+			creates[i].SetPasswordHash(hash)
+		}
 	}
 	return c.Users.User.CreateBulk(creates...).Exec(ctx)
 }

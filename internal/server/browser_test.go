@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -68,9 +71,30 @@ func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
+	// Log in as the demo admin, and hand GraphiQL the token in its headers editor, as a
+	// developer would paste it.
+	admin := seed.DemoUsers[0]
+	body, _ := json.Marshal(map[string]any{
+		"query":     `mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token } }`,
+		"variables": map[string]any{"email": admin.Email, "password": admin.Password},
+	})
+	res, err := http.Post(srv.URL+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		Data struct{ LogIn struct{ Token string } }
+	}
+	err = json.NewDecoder(res.Body).Decode(&login)
+	res.Body.Close()
+	if err != nil || login.Data.LogIn.Token == "" {
+		t.Fatalf("log in as %s: %v (status %s)", admin.Email, err, res.Status)
+	}
+	headers, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + login.Data.LogIn.Token})
+
 	query := `{ users(first: 1, orderBy: {field: EMAIL, direction: ASC}) { edges { node { name events(first: 2) { totalCount } } } } }`
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/?query="+url.QueryEscape(query)),
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/?query="+url.QueryEscape(query)+"&headers="+url.QueryEscape(string(headers))),
 		chromedp.WaitVisible(`.graphiql-execute-button`),
 		chromedp.Click(`.graphiql-execute-button`),
 	)

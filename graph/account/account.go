@@ -1,0 +1,187 @@
+// Package account signs users up and in: it checks passwords, issues, checks and revokes
+// session tokens, and limits log-in attempts. It is the one place that reads and writes with
+// auth.SystemContext, for what no viewer may do by themselves: finding an account by its
+// email, creating an account and its sessions, and turning a token into a viewer.
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/ent/users"
+	"github.com/multidb/multidb/ent/users/session"
+	"github.com/multidb/multidb/ent/users/user"
+	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/internal/auth"
+)
+
+// DefaultSessionTTL is how long a session lasts unless Options say otherwise: 30 days.
+const DefaultSessionTTL = 720 * time.Hour
+
+// ErrInvalidSession is the error of a token that names no live session: unknown, expired or
+// revoked. The three are not told apart, so that a token cannot be probed.
+var ErrInvalidSession = errors.New("invalid, expired or revoked session; log in again")
+
+// errCredentials is the one answer to a failed log-in, whether the email exists or not.
+var errCredentials = apierror.Unauthenticatedf("wrong email or password")
+
+// errTooMany is the answer over a rate limit; it says nothing of the account either.
+var errTooMany = &apierror.Error{Code: apierror.TooManyRequests, Message: "too many attempts; wait a minute and try again"}
+
+// Options configure a Service.
+type Options struct {
+	// SessionTTL is how long a session lasts; DefaultSessionTTL when zero.
+	SessionTTL time.Duration
+	// PerEmail and PerIP limit logIn attempts per email and logIn and signUp attempts per
+	// client address. Nil means no limit.
+	PerEmail, PerIP *auth.Limiter
+}
+
+// Service signs users up and in over a users client of package access.
+type Service struct {
+	users *users.Client
+	o     Options
+	now   func() time.Time
+}
+
+// New returns a Service over c, a client whose rules let auth.SystemContext through.
+func New(c *users.Client, o Options) *Service {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
+	}
+	return &Service{users: c, o: o, now: time.Now}
+}
+
+// Session is a session just issued. Token is its only copy: only its hash is stored.
+type Session struct {
+	Token     string
+	ExpiresAt time.Time
+	User      *users.User
+}
+
+// SignUp creates a USER account and its first session. ip is the client's address, for the
+// rate limit.
+func (s *Service) SignUp(ctx context.Context, email, password, name, ip string) (*Session, error) {
+	if !s.allow(s.o.PerIP, ip) {
+		return nil, errTooMany
+	}
+	hash, err := HashNewPassword(password)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.users.User.Create().
+		SetEmail(email).SetName(name).SetRole(user.RoleUSER).SetPasswordHash(hash).
+		Save(auth.SystemContext(ctx))
+	if err != nil {
+		if users.IsConstraintError(err) {
+			return nil, apierror.BadInput("email already in use")
+		}
+		return nil, apierror.Database("users", err)
+	}
+	return s.issue(ctx, u)
+}
+
+// LogIn checks an email and password and issues a session. A wrong password and an unknown
+// email take the same time and give the same error.
+func (s *Service) LogIn(ctx context.Context, email, password, ip string) (*Session, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if !s.allow(s.o.PerIP, ip) || !s.allow(s.o.PerEmail, email) {
+		return nil, errTooMany
+	}
+	u, err := s.users.User.Query().Where(user.Email(email)).Only(auth.SystemContext(ctx))
+	switch {
+	case users.IsNotFound(err):
+		auth.VerifyNoAccount(password)
+		return nil, errCredentials
+	case err != nil:
+		return nil, apierror.Database("users", err)
+	case u.PasswordHash == "":
+		// An account made without a password (by an admin, or a seed) cannot log in.
+		auth.VerifyNoAccount(password)
+		return nil, errCredentials
+	case !auth.VerifyPassword(password, u.PasswordHash):
+		return nil, errCredentials
+	}
+	return s.issue(ctx, u)
+}
+
+func (s *Service) allow(l *auth.Limiter, key string) bool {
+	return l == nil || l.Allow(key)
+}
+
+func (s *Service) issue(ctx context.Context, u *users.User) (*Session, error) {
+	token, expires, err := Issue(ctx, s.users, u.ID, s.now().Add(s.o.SessionTTL))
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Token: token, ExpiresAt: expires, User: u}, nil
+}
+
+// Issue stores a new session of the user id that lasts until expires, and returns its token.
+// Tools and tests that need a bearer token for an existing account use it too.
+func Issue(ctx context.Context, c *users.Client, id uuid.UUID, expires time.Time) (token string, _ time.Time, err error) {
+	token, hash, err := auth.NewToken()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	// Stored in UTC so that SQLite, which compares times as text, orders them right.
+	expires = expires.UTC().Truncate(time.Microsecond)
+	err = c.Session.Create().SetUserID(id).SetTokenHash(hash).SetExpiresAt(expires).
+		SetCreatedAt(time.Now().UTC()).Exec(auth.SystemContext(ctx))
+	if err != nil {
+		return "", time.Time{}, apierror.Database("users", err)
+	}
+	return token, expires, nil
+}
+
+// Authenticate returns the viewer of a bearer token, with one indexed statement: the user
+// joined to a live session of the token's hash. ErrInvalidSession when there is none.
+func (s *Service) Authenticate(ctx context.Context, token string) (auth.Viewer, error) {
+	hash := auth.HashToken(token)
+	u, err := s.users.User.Query().
+		Where(user.HasSessionsWith(session.TokenHash(hash), session.RevokedAtIsNil(), session.ExpiresAtGT(s.now().UTC()))).
+		Only(auth.SystemContext(ctx))
+	switch {
+	case users.IsNotFound(err):
+		return auth.Viewer{}, ErrInvalidSession
+	case err != nil:
+		return auth.Viewer{}, apierror.Database("users", err)
+	}
+	return auth.Viewer{UserID: u.ID, Role: auth.Role(u.Role), TokenHash: hash}, nil
+}
+
+// LogOut revokes the session the viewer's request came with.
+func (s *Service) LogOut(ctx context.Context) error {
+	v, _ := auth.FromContext(ctx)
+	_, err := s.users.Session.Update().
+		Where(session.TokenHash(v.TokenHash), session.RevokedAtIsNil()).
+		SetRevokedAt(s.now().UTC()).Save(ctx)
+	return apierror.Database("users", err)
+}
+
+// RevokeAll revokes every live session of the viewer, the current one too, and returns how
+// many it revoked.
+func (s *Service) RevokeAll(ctx context.Context) (int, error) {
+	now := s.now().UTC()
+	n, err := s.users.Session.Update().
+		Where(session.RevokedAtIsNil(), session.ExpiresAtGT(now)).
+		SetRevokedAt(now).Save(ctx)
+	return n, apierror.Database("users", err)
+}
+
+// HashNewPassword checks a new password against auth's rules and hashes it; a weak one is
+// BAD_USER_INPUT, saying what is wrong.
+func HashNewPassword(password string) (string, error) {
+	if err := auth.CheckPasswordStrength(password); err != nil {
+		return "", &apierror.Error{Code: apierror.BadUserInput, Message: err.Error()}
+	}
+	hash, err := auth.HashPassword(password, auth.DefaultParams)
+	if err != nil {
+		return "", &apierror.Error{Code: apierror.Internal, Message: "internal error", Cause: err}
+	}
+	return hash, nil
+}

@@ -1,0 +1,125 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/multidb/multidb/graph/account"
+	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/database"
+)
+
+// limitBody refuses a body larger than max with 413 before anything reads it: gqlgen would
+// read it whole.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tooLarge := func() {
+			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, fmt.Sprintf("the request body is larger than %d bytes", max))
+		}
+		if r.ContentLength > max {
+			tooLarge()
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if err != nil {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				tooLarge()
+			} else {
+				writeError(w, http.StatusBadRequest, apierror.BadUserInput, "the request body could not be read")
+			}
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withTimeout gives each request a deadline. Every statement runs with the request's context,
+// so when it passes the drivers cancel what is still running, and the fields still waiting
+// fail with TIMEOUT.
+func withTimeout(d time.Duration, next http.Handler) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+type ipKey struct{}
+
+// clientIP is the address the request came from, the key of the per-address rate limits.
+// It is the peer's address: behind a proxy, every client shares the proxy's.
+func clientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(ipKey{}).(string)
+	return ip
+}
+
+// authenticate puts the request's viewer in its context: anonymous without an Authorization
+// header, the session's user with a valid bearer token. A token that is malformed, unknown,
+// expired or revoked fails the whole request with UNAUTHENTICATED: a client that sent one
+// means to act as someone, and must not be served as anonymous instead.
+func authenticate(accounts *account.Service, fixed *auth.Viewer, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = context.WithValue(ctx, ipKey{}, host)
+		}
+		header := r.Header.Get("Authorization")
+		token, err := auth.ParseBearer(header)
+		var v auth.Viewer
+		switch {
+		case err != nil:
+			unauthorized(w, "the Authorization header must be `Bearer <token>`, with a token from logIn or signUp")
+			return
+		case token != "":
+			v, err = accounts.Authenticate(ctx, token)
+			switch {
+			case errors.Is(err, account.ErrInvalidSession):
+				unauthorized(w, err.Error())
+				return
+			case errors.As(err, new(*database.UnavailableError)):
+				writeError(w, http.StatusServiceUnavailable, apierror.DatabaseUnavailable, "the users database is unavailable: the session cannot be checked")
+				return
+			case err != nil:
+				log.ErrorContext(ctx, "graphql: checking a session failed", "err", err)
+				writeError(w, http.StatusInternalServerError, apierror.Internal, "internal error")
+				return
+			}
+		case fixed != nil:
+			v = *fixed
+		}
+		next.ServeHTTP(w, r.WithContext(auth.NewContext(ctx, v)))
+	})
+}
+
+func unauthorized(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	writeError(w, http.StatusUnauthorized, apierror.Unauthenticated, msg)
+}
+
+// writeError answers with a GraphQL response that holds one error and no data, for requests
+// refused before they reach GraphQL.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
+		"data":   nil,
+	})
+}

@@ -1,0 +1,297 @@
+// Package limit bounds what one GraphQL operation may ask for, before any of it runs: how deep
+// it nests, how many aliases and fields it selects, how many rows each connection may return
+// (first/last, and a default page when neither is given), how long a cursor may be, and its
+// complexity, in which each connection multiplies the cost of what it selects by its page size.
+package limit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Limits are the bounds of one operation. A zero field takes its value from Defaults.
+type Limits struct {
+	// Depth is the deepest nesting of fields: `{ users { edges { node { id } } } }` is 4.
+	Depth int
+	// Aliases is how many aliased fields an operation may hold, fragments expanded.
+	Aliases int
+	// Fields is how many fields an operation may select, fragments expanded: it stops
+	// fragments that spread each other into an exponential document.
+	Fields int
+	// Complexity is the highest cost: 1 per field, and a connection costs its page size
+	// (first, last, DefaultPage, or the number of ids of nodes) times its selection.
+	Complexity int
+	// MaxPage is the largest first or last.
+	MaxPage int
+	// DefaultPage is the page size of a connection asked without first or last.
+	DefaultPage int
+	// CursorLength is the longest after or before cursor, in bytes.
+	CursorLength int
+}
+
+// Defaults are the limits of a server that sets none.
+var Defaults = Limits{
+	Depth:        12,
+	Aliases:      50,
+	Fields:       2000,
+	Complexity:   50_000,
+	MaxPage:      1000,
+	DefaultPage:  100,
+	CursorLength: 1024,
+}
+
+// WithDefaults returns l with its zero fields set from Defaults.
+func (l Limits) WithDefaults() Limits {
+	d := Defaults
+	for _, f := range []struct{ v, def *int }{
+		{&l.Depth, &d.Depth}, {&l.Aliases, &d.Aliases}, {&l.Fields, &d.Fields}, {&l.Complexity, &d.Complexity},
+		{&l.MaxPage, &d.MaxPage}, {&l.DefaultPage, &d.DefaultPage}, {&l.CursorLength, &d.CursorLength},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	l.DefaultPage = min(l.DefaultPage, l.MaxPage)
+	return l
+}
+
+// Schema wraps an executable schema so that its complexity follows l: every field with first
+// and last arguments (every connection, the fields that cross databases too) multiplies its
+// selection's complexity by its page size, and a field with an ids list by the number of ids.
+// Explicit complexity functions of the wrapped schema still win.
+func Schema(es graphql.ExecutableSchema, l Limits) graphql.ExecutableSchema {
+	return &schema{ExecutableSchema: es, l: l.WithDefaults()}
+}
+
+type schema struct {
+	graphql.ExecutableSchema
+	l Limits
+}
+
+// Complexity implements graphql.ExecutableSchema.
+func (s *schema) Complexity(ctx context.Context, typeName, field string, child int, args map[string]any) (int, bool) {
+	if c, ok := s.ExecutableSchema.Complexity(ctx, typeName, field, child, args); ok {
+		return c, true
+	}
+	def := s.Schema().Types[typeName]
+	if def == nil {
+		return 0, false
+	}
+	fd := def.Fields.ForName(field)
+	if fd == nil {
+		return 0, false
+	}
+	n := 1
+	switch {
+	case isConnection(fd):
+		n = s.l.DefaultPage
+		for _, name := range []string{"first", "last"} {
+			if v, ok := toInt(args[name]); ok {
+				n = int(min(max(v, 0), int64(s.l.MaxPage)))
+			}
+		}
+	case fd.Arguments.ForName("ids") != nil:
+		if ids, ok := args["ids"].([]any); ok {
+			n = len(ids)
+		}
+	}
+	return satAdd(satMul(child, n), 1), true
+}
+
+// isConnection reports whether a field pages with first and last.
+func isConnection(fd *ast.FieldDefinition) bool {
+	return fd.Arguments.ForName("first") != nil && fd.Arguments.ForName("last") != nil
+}
+
+func satMul(a, b int) int {
+	if a != 0 && b > math.MaxInt32/a {
+		return math.MaxInt32
+	}
+	return a * b
+}
+
+func satAdd(a, b int) int {
+	if a > math.MaxInt32-b {
+		return math.MaxInt32
+	}
+	return a + b
+}
+
+// toInt reads an Int argument as parsed from a document or decoded from JSON variables.
+func toInt(v any) (int64, bool) {
+	switch v := v.(type) {
+	case int:
+		return int64(v), true
+	case int32:
+		return int64(v), true
+	case int64:
+		return v, true
+	case float64:
+		return int64(v), true
+	case json.Number:
+		n, err := v.Int64()
+		return n, err == nil
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		return toInt(rv.Elem().Interface())
+	}
+	return 0, false
+}
+
+// Extension is the gqlgen handler extension that enforces l: it refuses an operation that
+// breaks a limit before anything runs, and gives a connection asked without first or last a
+// page of DefaultPage. Install the complexity limit too (extension.FixedComplexityLimit over
+// a Schema): this extension runs first and keeps that walk bounded.
+type Extension struct {
+	l Limits
+}
+
+// New returns the extension of l.
+func New(l Limits) Extension { return Extension{l: l.WithDefaults()} }
+
+var (
+	_ graphql.HandlerExtension        = Extension{}
+	_ graphql.OperationContextMutator = Extension{}
+	_ graphql.FieldInterceptor        = Extension{}
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (Extension) ExtensionName() string { return "Limits" }
+
+// Validate implements graphql.HandlerExtension.
+func (Extension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext walks the operation, fragments expanded, and refuses it when it
+// breaks a limit. Depth, aliases and fields are GRAPHQL_VALIDATION_FAILED, as other rules of
+// the document are; first/last and cursors are argument values, BAD_USER_INPUT.
+func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	w := walker{l: e.l, vars: oc.Variables}
+	w.selections(oc.Operation.SelectionSet, nil, 1)
+	return w.err
+}
+
+type walker struct {
+	l       Limits
+	vars    map[string]any
+	fields  int
+	aliases int
+	err     *gqlerror.Error
+}
+
+func (w *walker) selections(set ast.SelectionSet, path ast.Path, depth int) {
+	for _, sel := range set {
+		if w.err != nil {
+			return
+		}
+		switch s := sel.(type) {
+		case *ast.Field:
+			w.field(s, path, depth)
+		case *ast.InlineFragment:
+			w.selections(s.SelectionSet, path, depth)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				w.selections(s.Definition.SelectionSet, path, depth)
+			}
+		}
+	}
+}
+
+func (w *walker) field(f *ast.Field, parent ast.Path, depth int) {
+	path := append(parent[:len(parent):len(parent)], ast.PathName(f.Alias))
+	w.fields++
+	if f.Alias != f.Name {
+		w.aliases++
+	}
+	switch {
+	case depth > w.l.Depth:
+		w.err = invalid(path, "the operation nests %d levels deep or more; at most %d are allowed", depth, w.l.Depth)
+	case w.aliases > w.l.Aliases:
+		w.err = invalid(path, "the operation holds more than %d aliases", w.l.Aliases)
+	case w.fields > w.l.Fields:
+		w.err = invalid(path, "the operation selects more than %d fields, fragments expanded", w.l.Fields)
+	}
+	if w.err != nil || f.Definition == nil {
+		return
+	}
+	if len(f.Arguments) > 0 {
+		args := f.ArgumentMap(w.vars)
+		for _, name := range []string{"first", "last"} {
+			if n, ok := toInt(args[name]); ok && n > int64(w.l.MaxPage) {
+				w.err = badInput(path, "%s: at most %d, got %d; page through the rest with after/before", name, w.l.MaxPage, n)
+				return
+			}
+		}
+		for _, name := range []string{"after", "before"} {
+			if c, ok := args[name].(string); ok && len(c) > w.l.CursorLength {
+				w.err = badInput(path, "%s: a cursor is at most %d bytes long, got %d", name, w.l.CursorLength, len(c))
+				return
+			}
+		}
+	}
+	w.selections(f.SelectionSet, path, depth+1)
+}
+
+func invalid(path ast.Path, format string, args ...any) *gqlerror.Error {
+	err := gqlerror.ErrorPathf(path, format, args...)
+	errcode.Set(err, errcode.ValidationFailed)
+	return err
+}
+
+func badInput(path ast.Path, format string, args ...any) *gqlerror.Error {
+	err := gqlerror.ErrorPathf(path, format, args...)
+	err.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
+	return err
+}
+
+// InterceptField gives a connection asked without first or last its default page: forwards
+// from the start, or backwards from before when only before is given. The resolvers read
+// the arguments after this runs, so the top-level connections and the loaders of the fields
+// that cross databases alike get the page.
+func (e Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !fc.IsResolver || fc.Field.Definition == nil || !isConnection(fc.Field.Definition) {
+		return next(ctx)
+	}
+	first, _ := fc.Args["first"].(*int)
+	last, _ := fc.Args["last"].(*int)
+	if first == nil && last == nil {
+		page := e.l.DefaultPage
+		args := make(map[string]any, len(fc.Args))
+		for k, v := range fc.Args {
+			args[k] = v
+		}
+		if !isNil(fc.Args["before"]) && isNil(fc.Args["after"]) {
+			args["last"] = &page
+		} else {
+			args["first"] = &page
+		}
+		fc.Args = args
+	}
+	return next(ctx)
+}
+
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// String describes the limits, for the start-up log.
+func (l Limits) String() string {
+	return fmt.Sprintf("depth %d, aliases %d, fields %d, complexity %d, page %d (default %d), cursor %d bytes",
+		l.Depth, l.Aliases, l.Fields, l.Complexity, l.MaxPage, l.DefaultPage, l.CursorLength)
+}
