@@ -21,6 +21,7 @@ import (
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/faultproxy"
+	"github.com/multidb/multidb/internal/seed"
 	"github.com/multidb/multidb/internal/testdb"
 )
 
@@ -58,6 +59,7 @@ type stack struct {
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	exited  chan error
+	token   string // the demo admin's session, sent as a bearer token
 }
 
 // newStack creates, migrates and seeds (development demo data) three fresh databases and puts a
@@ -134,6 +136,9 @@ func (s *stack) serve() {
 		}
 		if resp, err := http.Get(s.base + "/healthz"); err == nil {
 			resp.Body.Close()
+			if s.token == "" {
+				s.login()
+			}
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -177,8 +182,8 @@ func (s *stack) graphql(ctx context.Context, query string, vars map[string]any) 
 		return response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	for _, h := range authHeaders {
-		req.Header.Set(h[0], h[1])
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -197,12 +202,17 @@ func (s *stack) graphql(ctx context.Context, query string, vars map[string]any) 
 	return r, nil
 }
 
-// authHeaders are sent with every request; login sets them.
-var authHeaders [][2]string
-
-// login makes the following requests as the demo admin.
-func login(t *testing.T, s *stack) {
-	t.Helper()
+// login makes the stack's following requests as the demo admin, who may see everything.
+func (s *stack) login() {
+	s.t.Helper()
+	admin := seed.DemoUsers[0]
+	r := s.mustQuery(`mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token } }`,
+		map[string]any{"email": admin.Email, "password": admin.Password})
+	var d struct{ LogIn struct{ Token string } }
+	if err := json.Unmarshal(r.Data, &d); err != nil || len(r.Errors) > 0 || d.LogIn.Token == "" {
+		s.t.Fatalf("log in as %s: %+v %s", admin.Email, r.Errors, r.Data)
+	}
+	s.token = d.LogIn.Token
 }
 
 func (s *stack) mustQuery(query string, vars map[string]any) response {

@@ -29,7 +29,6 @@ func TestSoak(t *testing.T) {
 	rate := envInt(t, "SOAK_RATE", 100)
 	s := newStack(t, "DB_MAX_CONNS=10")
 	s.serve()
-	login(t, s)
 
 	type sample struct {
 		at         time.Duration
