@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/config"
+	demo "github.com/multidb/multidb/internal/seed"
 )
 
 const (
@@ -334,4 +337,33 @@ func testAnonymousTracking(t *testing.T, e *env) {
 	if u, _ := e.set.Users.User.Query().Where(user.ID(access.AnonymousUser)).Count(ctx); u != 0 {
 		t.Error("the anonymous user exists as an account")
 	}
+}
+
+// TestDemoAccounts logs in with the demo credentials `make seed ENV=development` creates (and
+// the README lists); production seeds create no account.
+func TestDemoAccounts(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		if _, err := demo.Run(ctx, e.set, demo.Seeders, config.Development, []string{"users"}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		h := e.with(t)
+		admins := 0
+		for _, u := range demo.DemoUsers {
+			if u.Password == "" {
+				h.wantError(t, logInDoc, map[string]any{"email": u.Email, "password": "admin-demo-password"}, "UNAUTHENTICATED", "logIn")
+				continue
+			}
+			p := h.logIn(t, u.Email, u.Password)
+			if p.User.ID != u.ID.String() || p.User.Role != string(u.Role) {
+				t.Errorf("%s: logged in as %+v", u.Email, p.User)
+			}
+			if u.Role == user.RoleADMIN {
+				admins++
+			}
+		}
+		if admins != 1 {
+			t.Errorf("%d demo admins can log in, want 1", admins)
+		}
+	})
 }

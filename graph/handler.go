@@ -25,9 +25,6 @@ import (
 const (
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultRequestTimeout = 15 * time.Second
-	// DefaultParserTokens bounds the tokens of a document before it is validated, whose cost
-	// grows faster than its length. A trackEvents of 1,000 inline events fits.
-	DefaultParserTokens = 30_000
 )
 
 // DefaultLoginLimits are the log-in rate limits of a handler that sets none: 5 attempts per
@@ -139,12 +136,13 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetParserTokenLimit(DefaultParserTokens)
+	srv.SetParserTokenLimit(o.limits.Tokens)
 	if o.introspection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	// The limits walk the operation before the complexity does: they bound that walk.
+	// After APQ, which fills in persisted documents; before the complexity limit, whose
+	// walk of the operation the limits bound.
 	srv.Use(limit.New(o.limits))
 	srv.Use(extension.FixedComplexityLimit(o.limits.Complexity))
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})

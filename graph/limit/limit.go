@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 // Limits are the bounds of one operation. A zero field takes its value from Defaults.
@@ -24,8 +25,12 @@ type Limits struct {
 	// Aliases is how many aliased fields an operation may hold, fragments expanded.
 	Aliases int
 	// Fields is how many fields an operation may select, fragments expanded: it stops
-	// fragments that spread each other into an exponential document.
+	// fragments that spread each other into an exponential document. A document is also
+	// refused, before it is validated, when it holds more fields than this, expanded or not:
+	// validating that fields can merge takes time quadratic in their number.
 	Fields int
+	// Tokens is how many tokens the parser reads before it gives up on a document.
+	Tokens int
 	// Complexity is the highest cost: 1 per field, and a connection costs its page size
 	// (first, last, DefaultPage, or the number of ids of nodes) times its selection.
 	Complexity int
@@ -41,7 +46,8 @@ type Limits struct {
 var Defaults = Limits{
 	Depth:        12,
 	Aliases:      50,
-	Fields:       2000,
+	Fields:       1000,
+	Tokens:       30_000,
 	Complexity:   50_000,
 	MaxPage:      1000,
 	DefaultPage:  100,
@@ -52,7 +58,7 @@ var Defaults = Limits{
 func (l Limits) WithDefaults() Limits {
 	d := Defaults
 	for _, f := range []struct{ v, def *int }{
-		{&l.Depth, &d.Depth}, {&l.Aliases, &d.Aliases}, {&l.Fields, &d.Fields}, {&l.Complexity, &d.Complexity},
+		{&l.Depth, &d.Depth}, {&l.Aliases, &d.Aliases}, {&l.Fields, &d.Fields}, {&l.Tokens, &d.Tokens}, {&l.Complexity, &d.Complexity},
 		{&l.MaxPage, &d.MaxPage}, {&l.DefaultPage, &d.DefaultPage}, {&l.CursorLength, &d.CursorLength},
 	} {
 		if *f.v <= 0 {
@@ -159,9 +165,10 @@ type Extension struct {
 func New(l Limits) Extension { return Extension{l: l.WithDefaults()} }
 
 var (
-	_ graphql.HandlerExtension        = Extension{}
-	_ graphql.OperationContextMutator = Extension{}
-	_ graphql.FieldInterceptor        = Extension{}
+	_ graphql.HandlerExtension          = Extension{}
+	_ graphql.OperationParameterMutator = Extension{}
+	_ graphql.OperationContextMutator   = Extension{}
+	_ graphql.FieldInterceptor          = Extension{}
 )
 
 // ExtensionName implements graphql.HandlerExtension.
@@ -169,6 +176,46 @@ func (Extension) ExtensionName() string { return "Limits" }
 
 // Validate implements graphql.HandlerExtension.
 func (Extension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// shortDocument is the length below which a document cannot hold enough fields to be slow to
+// validate, and is not parsed ahead of gqlgen's (cached) parse.
+const shortDocument = 1024
+
+// MutateOperationParameters refuses a long document that holds more than Fields fields
+// before gqlgen validates it. Install it after extension.AutomaticPersistedQuery, which
+// fills in the document of a persisted query.
+func (e Extension) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if len(p.Query) <= shortDocument {
+		return nil
+	}
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, e.l.Tokens)
+	if err != nil {
+		return nil // gqlgen's own parse reports it
+	}
+	n := 0
+	var count func(ast.SelectionSet)
+	count = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				n++
+				count(s.SelectionSet)
+			case *ast.InlineFragment:
+				count(s.SelectionSet)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		count(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		count(f.SelectionSet)
+	}
+	if n > e.l.Fields {
+		return invalid(nil, "the document selects %d fields; at most %d are allowed", n, e.l.Fields)
+	}
+	return nil
+}
 
 // MutateOperationContext walks the operation, fragments expanded, and refuses it when it
 // breaks a limit. Depth, aliases and fields are GRAPHQL_VALIDATION_FAILED, as other rules of
@@ -292,6 +339,6 @@ func isNil(v any) bool {
 
 // String describes the limits, for the start-up log.
 func (l Limits) String() string {
-	return fmt.Sprintf("depth %d, aliases %d, fields %d, complexity %d, page %d (default %d), cursor %d bytes",
-		l.Depth, l.Aliases, l.Fields, l.Complexity, l.MaxPage, l.DefaultPage, l.CursorLength)
+	return fmt.Sprintf("depth %d, aliases %d, fields %d, tokens %d, complexity %d, page %d (default %d), cursor %d bytes",
+		l.Depth, l.Aliases, l.Fields, l.Tokens, l.Complexity, l.MaxPage, l.DefaultPage, l.CursorLength)
 }

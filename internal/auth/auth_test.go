@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func TestPasswordHashing(t *testing.T) {
@@ -121,4 +124,35 @@ func FuzzParseBearer(f *testing.F) {
 			t.Fatalf("%q accepted as token %q", header, tok)
 		}
 	})
+}
+
+func TestViewerInContext(t *testing.T) {
+	ctx := context.Background()
+	if _, ok := FromContext(ctx); ok {
+		t.Error("a bare context carries a viewer")
+	}
+	if IsSystem(ctx) {
+		t.Error("a bare context is the system's")
+	}
+	id := uuid.Must(uuid.NewV7())
+	cases := []struct {
+		v                Viewer
+		anonymous, admin bool
+		name             string
+	}{
+		{Viewer{}, true, false, "anonymous"},
+		{Viewer{UserID: id, Role: RoleUser}, false, false, id.String()},
+		{Viewer{UserID: id, Role: RoleAdmin}, false, true, id.String()},
+		// A role with no user is no admin.
+		{Viewer{Role: RoleAdmin}, true, false, "anonymous"},
+	}
+	for _, c := range cases {
+		got, ok := FromContext(NewContext(ctx, c.v))
+		if !ok || got != c.v || got.Anonymous() != c.anonymous || got.Admin() != c.admin || got.String() != c.name {
+			t.Errorf("%+v: got %+v (ok %v), anonymous %v, admin %v, %q", c.v, got, ok, got.Anonymous(), got.Admin(), got.String())
+		}
+	}
+	if !IsSystem(SystemContext(ctx)) {
+		t.Error("SystemContext is not the system's")
+	}
 }

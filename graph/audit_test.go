@@ -1,0 +1,151 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/multidb/multidb/ent/logs/logentry"
+	"github.com/multidb/multidb/graph"
+	"github.com/multidb/multidb/internal/audit"
+	"github.com/multidb/multidb/internal/requestid"
+)
+
+// drops counts the entries an audit writer drops.
+type drops struct{ n atomic.Int64 }
+
+func (d *drops) AuditDropped(n int) { d.n.Add(int64(n)) }
+
+// TestAudit checks that every mutation leaves an audit entry in the logs database, and that
+// a logs database that is down neither fails nor slows the mutations.
+func TestAudit(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, mutationFixture)
+		t.Run("every mutation is recorded", func(t *testing.T) { testAuditEntries(t, e) })
+		t.Run("the logs database down", func(t *testing.T) { testAuditLogsDown(t, e) })
+	})
+}
+
+// audited serves e with an audit writer, behind the request-id middleware as in serve.
+func audited(t *testing.T, e *env, o audit.Options) (*env, *audit.Writer) {
+	t.Helper()
+	o.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
+	w := audit.New(e.set.Logs, o)
+	t.Cleanup(func() { _ = w.Close(context.Background()) })
+	h := graph.NewHandler(e.set, graph.WithLogger(o.Logger), graph.WithAudit(w), graph.WithLoginLimits(nil, nil))
+	c := *e
+	c.srv = httptest.NewServer(requestid.Middleware(h))
+	t.Cleanup(c.srv.Close)
+	return &c, w
+}
+
+// send posts doc with a request id and, when set, e's token.
+func (e *env) send(t *testing.T, reqID, doc string, vars map[string]any) response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": doc, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(requestid.Header, reqID)
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	return decode(t, res)
+}
+
+func testAuditEntries(t *testing.T, e *env) {
+	ctx := context.Background()
+	h, w := audited(t, e, audit.Options{})
+	user3 := h.as(e.session(t, userID(3), time.Now().Add(time.Hour)))
+	user3.send(t, "audit-ok", updateUser, map[string]any{"id": userID(3), "input": map[string]any{"name": "Renamed"}})
+	user3.send(t, "audit-not-found", updateUser, map[string]any{"id": userID(4), "input": map[string]any{"name": "Nope"}})
+	user3.send(t, "audit-query", `{ me { id } }`, nil)
+	h.send(t, "audit-anonymous", deleteUser, map[string]any{"id": userID(4)})
+	h.send(t, "audit-login", logInDoc, map[string]any{"email": "nobody@example.com", "password": "whatever it is"})
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	rows, err := e.set.Logs.LogEntry.Query().Where(logentry.MessageHasPrefix("audit: "), logentry.RequestIDHasPrefix("audit-")).All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byReq := map[string]map[string]any{}
+	levels := map[string]logentry.Level{}
+	for _, r := range rows {
+		byReq[r.RequestID] = r.Fields
+		levels[r.RequestID] = r.Level
+		if r.Message != "audit: "+r.Fields["operation"].(string) {
+			t.Errorf("message %q for %v", r.Message, r.Fields)
+		}
+	}
+	want := map[string]map[string]any{
+		"audit-ok":        {"operation": "updateUser", "outcome": "ok", "actor": userID(3).String(), "role": "USER", "target": userID(3).String()},
+		"audit-not-found": {"operation": "updateUser", "outcome": "NOT_FOUND", "actor": userID(3).String(), "role": "USER", "target": userID(4).String()},
+		"audit-anonymous": {"operation": "deleteUser", "outcome": "UNAUTHENTICATED", "actor": "anonymous", "target": userID(4).String()},
+		"audit-login":     {"operation": "logIn", "outcome": "UNAUTHENTICATED", "actor": "anonymous", "target": "nobody@example.com"},
+	}
+	if len(byReq) != len(want) {
+		t.Errorf("got audit entries for %d requests, want %d (queries are not audited): %v", len(byReq), len(want), byReq)
+	}
+	for req, fields := range want {
+		got, _ := json.Marshal(byReq[req])
+		exp, _ := json.Marshal(fields)
+		if string(got) != string(exp) {
+			t.Errorf("%s: got %s, want %s", req, got, exp)
+		}
+		wantLevel := logentry.LevelWARN
+		if fields["outcome"] == "ok" {
+			wantLevel = logentry.LevelINFO
+		}
+		if levels[req] != wantLevel {
+			t.Errorf("%s: level %s, want %s", req, levels[req], wantLevel)
+		}
+	}
+}
+
+func testAuditLogsDown(t *testing.T, e *env) {
+	ctx := context.Background()
+	var dropped drops
+	h, w := audited(t, e, audit.Options{Buffer: 2, Batch: 1, MinBackoff: 500 * time.Millisecond, Dropped: &dropped})
+	user := h.as(e.session(t, userID(4), time.Now().Add(time.Hour)))
+	before, _ := e.set.Logs.LogEntry.Query().Where(logentry.MessageHasPrefix("audit: ")).Count(ctx)
+
+	e.count.breakDB("logs", "down")
+	const n = 8
+	var slowest time.Duration
+	for i := range n {
+		start := time.Now()
+		r := user.send(t, "down", updateUser, map[string]any{"id": userID(4), "input": map[string]any{"name": "Down " + string(rune('A'+i))}})
+		slowest = max(slowest, time.Since(start))
+		if len(r.Errors) > 0 {
+			t.Fatalf("mutation %d with the logs database down: %+v", i, r.Errors)
+		}
+	}
+	if slowest > 250*time.Millisecond {
+		t.Errorf("the slowest mutation took %v with the logs database down", slowest)
+	}
+	if dropped.n.Load() == 0 {
+		t.Error("no entry dropped with a buffer of 2 and the logs database down")
+	}
+
+	// Back up: what was kept is written, and stored plus dropped accounts for every mutation.
+	e.count.heal()
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := e.set.Logs.LogEntry.Query().Where(logentry.MessageHasPrefix("audit: ")).Count(ctx)
+	if stored := after - before; int64(stored)+dropped.n.Load() != n || stored == 0 {
+		t.Errorf("stored %d, dropped %d; want %d in all, some stored", stored, dropped.n.Load(), n)
+	}
+}
