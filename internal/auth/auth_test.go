@@ -39,12 +39,16 @@ func TestPasswordHashing(t *testing.T) {
 
 func TestUnknownAccountTakesAsLongAsAWrongPassword(t *testing.T) {
 	hash, _ := HashPassword("correct horse battery", DefaultParams)
+	// The fastest of several tries is what the work costs; slower tries only measure a busy
+	// machine, which is what makes timing comparisons flaky.
 	measure := func(f func()) time.Duration {
-		start := time.Now()
-		for range 5 {
+		best := time.Duration(1 << 62)
+		for range 7 {
+			start := time.Now()
 			f()
+			best = min(best, time.Since(start))
 		}
-		return time.Since(start)
+		return best
 	}
 	wrong := measure(func() { VerifyPassword("wrong password", hash) })
 	unknown := measure(func() { VerifyNoAccount("wrong password") })
