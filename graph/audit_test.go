@@ -72,6 +72,12 @@ func testAuditEntries(t *testing.T, e *env) {
 	user3.send(t, "audit-query", `{ me { id } }`, nil)
 	h.send(t, "audit-anonymous", deleteUser, map[string]any{"id": userID(4)})
 	h.send(t, "audit-login", logInDoc, map[string]any{"email": "nobody@example.com", "password": "whatever it is"})
+	var signedUp struct{ SignUp authPayload }
+	r := h.send(t, "audit-signup", signUpDoc, map[string]any{"email": "audited@example.com", "password": "audited password", "name": "Audited"})
+	if err := json.Unmarshal(r.Data, &signedUp); err != nil || len(r.Errors) > 0 {
+		t.Fatalf("signUp: %s %+v", r.Data, r.Errors)
+	}
+	newID := signedUp.SignUp.User.ID
 	if err := w.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +100,7 @@ func testAuditEntries(t *testing.T, e *env) {
 		"audit-not-found": {"operation": "updateUser", "outcome": "NOT_FOUND", "actor": userID(3).String(), "role": "USER", "target": userID(4).String()},
 		"audit-anonymous": {"operation": "deleteUser", "outcome": "UNAUTHENTICATED", "actor": "anonymous", "target": userID(4).String()},
 		"audit-login":     {"operation": "logIn", "outcome": "UNAUTHENTICATED", "actor": "anonymous", "target": "nobody@example.com"},
+		"audit-signup":    {"operation": "signUp", "outcome": "ok", "actor": newID, "role": "USER", "target": newID},
 	}
 	if len(byReq) != len(want) {
 		t.Errorf("got audit entries for %d requests, want %d (queries are not audited): %v", len(byReq), len(want), byReq)

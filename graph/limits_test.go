@@ -113,6 +113,13 @@ func testOperationLimits(t *testing.T, e *env) {
 		e.query(t, aliases(limit.Defaults.Aliases), nil, nil)
 		e.query(t, `{ users(first: 1000) { totalCount } }`, nil, nil)
 		e.query(t, readFile(t, "stitched_cost.graphql"), map[string]any{"first": 100}, nil)
+		var schema struct {
+			Schema struct{ Types []any } `json:"__schema"`
+		}
+		e.query(t, readFile(t, "introspection.graphql"), nil, &schema)
+		if len(schema.Schema.Types) == 0 {
+			t.Error("introspection returned no types")
+		}
 	})
 }
 

@@ -69,6 +69,10 @@ func (f rootFields) InterceptField(ctx context.Context, next graphql.Resolver) (
 		res, err = next(ctx)
 	}
 	if fc.Object == "Mutation" && f.audit != nil {
+		if p, ok := res.(*model.AuthPayload); ok && p != nil && p.User != nil {
+			// Signed up or logged in: the user is who acted.
+			v = auth.Viewer{UserID: p.User.ID, Role: auth.Role(p.User.Role)}
+		}
 		f.audit.Record(audit.Entry{
 			Time:      time.Now(),
 			Actor:     v.UserID,

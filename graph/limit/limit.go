@@ -237,6 +237,9 @@ type walker struct {
 	err     *gqlerror.Error
 }
 
+// selections walks a selection set at depth; a depth of 0 means inside introspection, which
+// reads the schema in memory and nests deeper than any limit that suits data (GraphiQL's
+// query follows ofType ten levels down): its fields still count, its depth does not.
 func (w *walker) selections(set ast.SelectionSet, path ast.Path, depth int) {
 	for _, sel := range set {
 		if w.err != nil {
@@ -260,6 +263,10 @@ func (w *walker) field(f *ast.Field, parent ast.Path, depth int) {
 	w.fields++
 	if f.Alias != f.Name {
 		w.aliases++
+	}
+	next := depth + 1
+	if depth == 0 || f.Name == "__schema" || f.Name == "__type" {
+		next = 0
 	}
 	switch {
 	case depth > w.l.Depth:
@@ -287,7 +294,7 @@ func (w *walker) field(f *ast.Field, parent ast.Path, depth int) {
 			}
 		}
 	}
-	w.selections(f.SelectionSet, path, depth+1)
+	w.selections(f.SelectionSet, path, next)
 }
 
 func invalid(path ast.Path, format string, args ...any) *gqlerror.Error {
