@@ -292,10 +292,12 @@ func testLogInTiming(t *testing.T, e *env) {
 		h.wantError(t, logInDoc, map[string]any{"email": email, "password": "a wrong password"}, "UNAUTHENTICATED", "")
 		return time.Since(start)
 	}
-	var known, unknown time.Duration
-	for range 4 {
-		known += measure("timing@example.com")
-		unknown += measure("nobody.at.all@example.com")
+	// The fastest of several tries is what a log-in costs; slower ones measure a machine
+	// busy with the other tests.
+	known, unknown := time.Duration(1<<62), time.Duration(1<<62)
+	for range 5 {
+		known = min(known, measure("timing@example.com"))
+		unknown = min(unknown, measure("nobody.at.all@example.com"))
 	}
 	if ratio := float64(unknown) / float64(known); ratio < 0.5 || ratio > 2 {
 		t.Errorf("a wrong password took %v, an unknown email %v (ratio %.2f): want about the same", known, unknown, ratio)

@@ -194,7 +194,8 @@ func TestRecordNeverWaits(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if slowest > 50*time.Millisecond {
+	// A Record that waited would wait for ever: the INSERTs hang until Close gives up.
+	if slowest > 500*time.Millisecond {
 		t.Errorf("the slowest Record took %v with the database hanging", slowest)
 	}
 	if d := f.dropped.Load(); d < n-10-5 {
