@@ -7,7 +7,6 @@ package limit
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"reflect"
 
@@ -145,10 +144,6 @@ func toInt(v any) (int64, bool) {
 	case json.Number:
 		n, err := v.Int64()
 		return n, err == nil
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		return toInt(rv.Elem().Interface())
 	}
 	return 0, false
 }
@@ -336,16 +331,11 @@ func (e Extension) InterceptField(ctx context.Context, next graphql.Resolver) (a
 	return next(ctx)
 }
 
+// isNil reports whether an argument was not given: gqlgen stores an absent one as a typed nil.
 func isNil(v any) bool {
 	if v == nil {
 		return true
 	}
 	rv := reflect.ValueOf(v)
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
-}
-
-// String describes the limits, for the start-up log.
-func (l Limits) String() string {
-	return fmt.Sprintf("depth %d, aliases %d, fields %d, tokens %d, complexity %d, page %d (default %d), cursor %d bytes",
-		l.Depth, l.Aliases, l.Fields, l.Tokens, l.Complexity, l.MaxPage, l.DefaultPage, l.CursorLength)
 }
