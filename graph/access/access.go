@@ -17,6 +17,11 @@
 // connections and their totalCount, node and nodes, the loaders' window statements of the
 // fields that cross databases, and the checks of the mutations. The set's own clients stay
 // unrestricted for the command line, seeds and tests.
+//
+// The rules are registered on these clients rather than declared in the ent schemas: schema
+// hooks or policies would move each client's defaults into a runtime package that every
+// program using the client must import, and would hold back the command line and the seeds,
+// which act for no viewer.
 package access
 
 import (
