@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -48,6 +49,12 @@ type options struct {
 	anonymousTracking bool
 	audit             Auditor
 	viewer            *auth.Viewer // the viewer of requests without a token; tests only
+	extensions        []graphql.HandlerExtension
+}
+
+// WithExtension adds a gqlgen handler extension, such as the metrics one, to every operation.
+func WithExtension(ext graphql.HandlerExtension) Option {
+	return func(o *options) { o.extensions = append(o.extensions, ext) }
 }
 
 // WithIntrospection switches schema introspection on (the default) or off.
@@ -146,6 +153,9 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.Use(limit.New(o.limits))
 	srv.Use(extension.FixedComplexityLimit(o.limits.Complexity))
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
+	for _, ext := range o.extensions {
+		srv.Use(ext)
+	}
 	srv.SetErrorPresenter(apierror.Presenter(o.log))
 	srv.SetRecoverFunc(apierror.Recover(o.log))
 

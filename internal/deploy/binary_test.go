@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,11 +92,34 @@ func TestBinaryWithTheComposeEnvironment(t *testing.T) {
 	signUp := post(t, base, "", `mutation { signUp(email: "ops@example.com", password: "deploy-check-password", name: "Ops") { token user { id } } }`)["signUp"].(map[string]any)
 	token, id := signUp["token"].(string), signUp["user"].(map[string]any)["id"].(string)
 	post(t, base, token, fmt.Sprintf(`mutation { trackEvent(input: {userID: %q, name: "deploy.check"}) { id } }`, id))
-	got := post(t, base, token, `{ users(first: 5) { edges { node { email events(first: 5) { totalCount edges { node { name user { name } } } } } } } }`)
+	got := post(t, base, token, `query Stitched { users(first: 5) { edges { node { email events(first: 5) { totalCount edges { node { name user { name } } } } } } } }`)
 	b, _ := json.Marshal(got)
 	want := `{"users":{"edges":[{"node":{"email":"ops@example.com","events":{"edges":[{"node":{"name":"deploy.check","user":{"name":"Ops"}}}],"totalCount":1}}}]}}`
 	if string(b) != want {
 		t.Errorf("stitched query:\n got %s\nwant %s", b, want)
+	}
+
+	// The query shows in /metrics: by operation name, and as SQL by database.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, re := range []string{
+		`multidb_http_requests_total\{operation="Stitched",status="2xx"\} 1`,
+		`multidb_graphql_operations_total\{operation="Stitched",type="query"\} 1`,
+		`multidb_sql_statements_total\{database="analytics"\} [1-9]`,
+		`multidb_sql_statements_total\{database="users"\} [1-9]`,
+		`multidb_db_pool_max_open_connections\{database="logs"\} [1-9]`,
+		`multidb_audit_dropped_total 0`,
+	} {
+		if !regexp.MustCompile(`(?m)^` + re).Match(scraped) {
+			t.Errorf("/metrics lacks a line matching %s", re)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", grepLines(string(scraped), "multidb_"))
 	}
 
 	if err := api.Process.Signal(syscall.SIGTERM); err != nil {
@@ -147,6 +171,16 @@ func waitReady(t *testing.T, base string, exited <-chan error, logs *bytes.Buffe
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("api not ready within 20s\n%s", logs.String())
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if strings.Contains(line, sub) && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // post sends a GraphQL document, with a bearer token unless it is empty, and returns its
