@@ -49,7 +49,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
-	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 // {{.Type}} holds the schema definition for the {{.Type}} entity.
@@ -57,12 +58,14 @@ type {{.Type}} struct {
 	ent.Schema
 }
 
+// Mixin gives the {{.Type}} its UUID v7 primary key.
+func ({{.Type}}) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.ID{}}
+}
+
 // Fields of the {{.Type}}.
 func ({{.Type}}) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).
-			Default(func() uuid.UUID { return uuid.Must(uuid.NewV7()) }).
-			Immutable(),
 		field.String("name").
 			NotEmpty().
 			Annotations(entgql.OrderField("NAME")),

@@ -14,18 +14,21 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	eventMixin := analytics.Event{}.Mixin()
+	eventMixinFields0 := eventMixin[0].Fields()
+	_ = eventMixinFields0
 	eventFields := analytics.Event{}.Fields()
 	_ = eventFields
 	// eventDescName is the schema descriptor for name field.
-	eventDescName := eventFields[2].Descriptor()
+	eventDescName := eventFields[1].Descriptor()
 	// event.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	event.NameValidator = eventDescName.Validators[0].(func(string) error)
 	// eventDescOccurredAt is the schema descriptor for occurred_at field.
-	eventDescOccurredAt := eventFields[4].Descriptor()
+	eventDescOccurredAt := eventFields[3].Descriptor()
 	// event.DefaultOccurredAt holds the default value on creation for the occurred_at field.
 	event.DefaultOccurredAt = eventDescOccurredAt.Default.(func() time.Time)
 	// eventDescID is the schema descriptor for id field.
-	eventDescID := eventFields[0].Descriptor()
+	eventDescID := eventMixinFields0[0].Descriptor()
 	// event.DefaultID holds the default value on creation for the id field.
 	event.DefaultID = eventDescID.Default.(func() uuid.UUID)
 }

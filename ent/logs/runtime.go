@@ -14,10 +14,13 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	logentryMixin := logs.LogEntry{}.Mixin()
+	logentryMixinFields0 := logentryMixin[0].Fields()
+	_ = logentryMixinFields0
 	logentryFields := logs.LogEntry{}.Fields()
 	_ = logentryFields
 	// logentryDescMessage is the schema descriptor for message field.
-	logentryDescMessage := logentryFields[2].Descriptor()
+	logentryDescMessage := logentryFields[1].Descriptor()
 	// logentry.MessageValidator is a validator for the "message" field. It is called by the builders before save.
 	logentry.MessageValidator = func() func(string) error {
 		validators := logentryDescMessage.Validators
@@ -35,15 +38,15 @@ func init() {
 		}
 	}()
 	// logentryDescRequestID is the schema descriptor for request_id field.
-	logentryDescRequestID := logentryFields[5].Descriptor()
+	logentryDescRequestID := logentryFields[4].Descriptor()
 	// logentry.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
 	logentry.RequestIDValidator = logentryDescRequestID.Validators[0].(func(string) error)
 	// logentryDescCreatedAt is the schema descriptor for created_at field.
-	logentryDescCreatedAt := logentryFields[6].Descriptor()
+	logentryDescCreatedAt := logentryFields[5].Descriptor()
 	// logentry.DefaultCreatedAt holds the default value on creation for the created_at field.
 	logentry.DefaultCreatedAt = logentryDescCreatedAt.Default.(func() time.Time)
 	// logentryDescID is the schema descriptor for id field.
-	logentryDescID := logentryFields[0].Descriptor()
+	logentryDescID := logentryMixinFields0[0].Descriptor()
 	// logentry.DefaultID holds the default value on creation for the id field.
 	logentry.DefaultID = logentryDescID.Default.(func() uuid.UUID)
 }

@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 // EventNamePattern is what an event name must look like: "signup", "page.view", "cart:add".
@@ -31,12 +33,14 @@ type Event struct {
 	ent.Schema
 }
 
+// Mixin gives the Event its UUID v7 primary key.
+func (Event) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.ID{}}
+}
+
 // Fields of the Event.
 func (Event) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).
-			Default(newID).
-			Immutable(),
 		// user_id refers to users.User; no foreign key crosses databases.
 		field.UUID("user_id", uuid.UUID{}).
 			Immutable().
@@ -73,8 +77,4 @@ func (Event) Annotations() []schema.Annotation {
 		entgql.QueryField(),
 		entgql.Mutations(entgql.MutationCreate()),
 	}
-}
-
-func newID() uuid.UUID {
-	return uuid.Must(uuid.NewV7())
 }

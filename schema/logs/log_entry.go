@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 // LogEntry is one line of a request, audit or client log.
@@ -18,12 +20,14 @@ type LogEntry struct {
 	ent.Schema
 }
 
+// Mixin gives the LogEntry its UUID v7 primary key.
+func (LogEntry) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.ID{}}
+}
+
 // Fields of the LogEntry.
 func (LogEntry) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).
-			Default(newID).
-			Immutable(),
 		field.Enum("level").
 			Values("DEBUG", "INFO", "WARN", "ERROR").
 			Default("INFO").
@@ -71,8 +75,4 @@ func (LogEntry) Annotations() []schema.Annotation {
 		entgql.QueryField(),
 		entgql.Mutations(entgql.MutationCreate()),
 	}
-}
-
-func newID() uuid.UUID {
-	return uuid.Must(uuid.NewV7())
 }

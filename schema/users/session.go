@@ -10,6 +10,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 // Session is a logged-in device of a user. Only the SHA-256 of its bearer token is stored.
@@ -17,12 +19,14 @@ type Session struct {
 	ent.Schema
 }
 
+// Mixin gives the Session its UUID v7 primary key.
+func (Session) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.ID{}}
+}
+
 // Fields of the Session.
 func (Session) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).
-			Default(NewID).
-			Immutable(),
 		field.UUID("user_id", uuid.UUID{}).
 			Immutable(),
 		field.String("token_hash").

@@ -15,7 +15,8 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
-	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 // User is an account. Its ID is the key the analytics and logs databases refer to.
@@ -23,12 +24,14 @@ type User struct {
 	ent.Schema
 }
 
+// Mixin gives the User its UUID v7 primary key.
+func (User) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.ID{}}
+}
+
 // Fields of the User.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).
-			Default(NewID).
-			Immutable(),
 		field.String("email").
 			MaxLen(254).
 			Validate(ValidateEmail).
@@ -86,11 +89,6 @@ func (User) Annotations() []schema.Annotation {
 		entgql.QueryField(),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 	}
-}
-
-// NewID returns a UUID v7: keys that sort by creation time keep B-tree inserts at the right edge.
-func NewID() uuid.UUID {
-	return uuid.Must(uuid.NewV7())
 }
 
 // ValidateEmail accepts a bare address such as ada@example.com.
