@@ -118,6 +118,11 @@ func (s *Service) issue(ctx context.Context, u *users.User) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each log-in clears the user's dead sessions, so the table holds live ones and the few
+	// that ended since: no sweeper to run. A failure here costs nothing but a row kept longer.
+	_, _ = s.users.Session.Delete().
+		Where(session.UserID(u.ID), session.Or(session.ExpiresAtLT(s.now().UTC()), session.RevokedAtNotNil())).
+		Exec(auth.SystemContext(ctx))
 	return &Session{Token: token, ExpiresAt: expires, User: u}, nil
 }
 
