@@ -43,7 +43,8 @@ test: ## Run every test (PostgreSQL on 127.0.0.1:5432 is used when it answers; C
 
 .PHONY: generate
 generate: ## Regenerate the ent clients, their GraphQL SDL and the gqlgen server
-	$(GO) generate ./...
+	$(GO) generate ./ent/...
+	$(GO) generate ./graph/...
 
 .PHONY: migrate
 migrate: build ## Apply pending migrations of every database of ENV (make migrate ENV=staging)
@@ -52,7 +53,7 @@ migrate: build ## Apply pending migrations of every database of ENV (make migrat
 .PHONY: migration
 migration: ## Generate the next migration from the ent schema: make migration DB=users NAME=add_avatar
 	@test -n "$(DB)" -a -n "$(NAME)" || (echo "usage: make migration DB=users NAME=add_avatar" >&2; exit 2)
-	$(GO) generate ./ent/...
+	$(MAKE) generate
 	$(GO) run ./cmd/multidb migrate new $(NAME) --db $(DB)
 
 .PHONY: seed
@@ -79,9 +80,10 @@ soak: ## 60s of mixed load against the real binary on PostgreSQL: latency, error
 
 .PHONY: check-generate
 check-generate: ## Fail when generated code differs from its sources
-	$(GO) generate ./...
-	@git diff --exit-code --stat -- ent graph migrate || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- ent graph migrate)" || (git status --short -- ent graph migrate; echo "generate created untracked files: commit them" >&2; exit 1)
+	$(GO) generate ./ent/...
+	$(GO) generate ./graph/...
+	@git diff --exit-code --stat -- ent graph migrate internal/database || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- ent graph migrate internal/database)" || (git status --short -- ent graph migrate internal/database; echo "generate created untracked files: commit them" >&2; exit 1)
 
 .PHONY: fmt
 fmt: ## gofmt every file

@@ -13,41 +13,34 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
-	"entgo.io/ent/entc/gen"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
-)
 
-// databases lists the ent schema packages; keep it in step with internal/database's registry.
-var databases = []string{"users", "analytics", "logs"}
+	"github.com/multidb/multidb/ent/xdbgen"
+)
 
 // shared are declared once, by hand, in graph/schema/schema.graphqls. Every client would
 // otherwise declare them again and gqlgen refuses a redeclared type.
 var shared = []string{"Node", "PageInfo", "Cursor", "OrderDirection", "Query", "Map", "Time"}
 
+// main generates every database found under schema/ (each package but mixin and xdb is one),
+// after checking the declarations of all of them (schema/xdb), then the files that join them.
 func main() {
-	for _, db := range databases {
-		if err := generate(db); err != nil {
-			log.Fatalf("generate %s: %v", db, err)
+	err := xdbgen.Run("../schema", ".", "..", func(db string) ([]entc.Option, error) {
+		ex, err := entgql.NewExtension(
+			entgql.WithSchemaGenerator(),
+			entgql.WithWhereInputs(true),
+			entgql.WithConfigPath("../gqlgen.yml"),
+			entgql.WithOutputWriter(writeSDL("../graph/ent/"+db+".graphqls")),
+		)
+		if err != nil {
+			return nil, err
 		}
-	}
-}
-
-func generate(db string) error {
-	ex, err := entgql.NewExtension(
-		entgql.WithSchemaGenerator(),
-		entgql.WithWhereInputs(true),
-		entgql.WithConfigPath("../gqlgen.yml"),
-		entgql.WithOutputWriter(writeSDL("../graph/ent/"+db+".graphqls")),
-	)
+		return []entc.Option{entc.Extensions(ex)}, nil
+	})
 	if err != nil {
-		return err
+		log.Fatal(err)
 	}
-	return entc.Generate("../schema/"+db, &gen.Config{
-		Target:   "./" + db,
-		Package:  "github.com/multidb/multidb/ent/" + db,
-		Features: []gen.Feature{gen.FeatureVersionedMigration, gen.FeatureExecQuery, gen.FeatureIntercept, gen.FeatureModifier},
-	}, entc.Extensions(ex))
 }
 
 // writeSDL writes the client's own types and turns its Query into `extend type Query`,

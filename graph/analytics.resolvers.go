@@ -11,18 +11,12 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/analytics"
-	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/generated"
 )
 
 // Events is the resolver for the events field.
 func (r *queryResolver) Events(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error) {
-	conn, err := r.clients.Analytics.Event.Query().Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
-	if err != nil {
-		return nil, apierror.Database("analytics", err)
-	}
-	registerEdges(r.loaders(ctx), conn.Edges, func(e *analytics.EventEdge) any { return e.Node })
-	return conn, nil
+	return r.resolveQueryEvents(ctx, after, first, before, last, orderBy, where)
 }
 
 // Event returns generated.EventResolver implementation.

@@ -2,4 +2,4 @@
 // per ent client, node lookups across them, and the fields that join them.
 package graph
 
-//go:generate go run github.com/99designs/gqlgen
+//go:generate go run gqlgen.go

@@ -11,21 +11,26 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/logs"
-	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/generated"
 )
 
+// AuditEntries is the resolver for the auditEntries field.
+func (r *queryResolver) AuditEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.AuditEntryOrder, where *logs.AuditEntryWhereInput) (*logs.AuditEntryConnection, error) {
+	return r.resolveQueryAuditEntries(ctx, after, first, before, last, orderBy, where)
+}
+
 // LogEntries is the resolver for the logEntries field.
 func (r *queryResolver) LogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error) {
-	conn, err := r.clients.Logs.LogEntry.Query().Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
-	if err != nil {
-		return nil, apierror.Database("logs", err)
-	}
-	registerEdges(r.loaders(ctx), conn.Edges, func(e *logs.LogEntryEdge) any { return e.Node })
-	return conn, nil
+	return r.resolveQueryLogEntries(ctx, after, first, before, last, orderBy, where)
 }
+
+// AuditEntry returns generated.AuditEntryResolver implementation.
+func (r *Resolver) AuditEntry() generated.AuditEntryResolver { return &auditEntryResolver{r} }
 
 // LogEntry returns generated.LogEntryResolver implementation.
 func (r *Resolver) LogEntry() generated.LogEntryResolver { return &logEntryResolver{r} }
 
-type logEntryResolver struct{ *Resolver }
+type (
+	auditEntryResolver struct{ *Resolver }
+	logEntryResolver   struct{ *Resolver }
+)

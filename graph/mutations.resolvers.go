@@ -40,16 +40,8 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id uuid.UUID, input u
 }
 
 // DeleteUser is the resolver for the deleteUser field.
-func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (*model.DeleteUserPayload, error) {
-	removed, err := rules.DeleteUser(ctx, r.clients, id)
-	if err != nil {
-		return nil, err
-	}
-	payload := &model.DeleteUserPayload{DeletedID: id}
-	for _, rm := range removed {
-		payload.Removed = append(payload.Removed, &model.RemovedRows{Database: rm.Database, Count: rm.Rows})
-	}
-	return payload, nil
+func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (*model.DeletePayload, error) {
+	return deletePayload(id)(rules.DeleteUser(ctx, r.clients, id))
 }
 
 // TrackEvent is the resolver for the trackEvent field.

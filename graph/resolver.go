@@ -4,9 +4,12 @@ import (
 	"context"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/loader"
 	"github.com/multidb/multidb/graph/model"
+	"github.com/multidb/multidb/graph/rules"
 	"github.com/multidb/multidb/internal/database"
 )
 
@@ -19,14 +22,18 @@ type Resolver struct {
 	wait     time.Duration // of the batch loaders
 }
 
-// registerEdges tells the loaders that the nodes of a connection page are one list of
-// parents: the fields below them are then fetched in one batch, sent once all have asked.
-func registerEdges[E any](l *loader.Loaders, edges []*E, node func(*E) any) {
-	parents := make([]any, len(edges))
-	for i, e := range edges {
-		parents[i] = node(e)
+// deletePayload turns what a deletion removed into the GraphQL payload.
+func deletePayload(id uuid.UUID) func([]rules.Removed, error) (*model.DeletePayload, error) {
+	return func(removed []rules.Removed, err error) (*model.DeletePayload, error) {
+		if err != nil {
+			return nil, err
+		}
+		payload := &model.DeletePayload{DeletedID: id}
+		for _, rm := range removed {
+			payload.Removed = append(payload.Removed, &model.RemovedRows{Database: rm.Database, Count: rm.Rows})
+		}
+		return payload, nil
 	}
-	l.Register(parents...)
 }
 
 // loaders returns the request's batch loaders. Outside NewHandler's middleware (a resolver

@@ -19,22 +19,12 @@ func (r *queryResolver) Node(ctx context.Context, id uuid.UUID) (model.Node, err
 	if err != nil {
 		return nil, err
 	}
-	r.loaders(ctx).Register(nodes[0])
 	return nodes[0], nil
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []uuid.UUID) ([]model.Node, error) {
-	nodes, err := resolveNodes(ctx, r.clients, ids)
-	if err != nil {
-		return nil, err
-	}
-	parents := make([]any, len(nodes))
-	for i, n := range nodes {
-		parents[i] = n
-	}
-	r.loaders(ctx).Register(parents...)
-	return nodes, nil
+	return resolveNodes(ctx, r.clients, ids)
 }
 
 // Mutation returns generated.MutationResolver implementation.

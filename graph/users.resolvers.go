@@ -11,18 +11,12 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/users"
-	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/generated"
 )
 
 // Users is the resolver for the users field.
 func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *users.UserOrder, where *users.UserWhereInput) (*users.UserConnection, error) {
-	conn, err := r.clients.Users.User.Query().Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
-	if err != nil {
-		return nil, apierror.Database("users", err)
-	}
-	registerEdges(r.loaders(ctx), conn.Edges, func(e *users.UserEdge) any { return e.Node })
-	return conn, nil
+	return r.resolveQueryUsers(ctx, after, first, before, last, orderBy, where)
 }
 
 // User returns generated.UserResolver implementation.

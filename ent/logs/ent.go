@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/multidb/multidb/ent/logs/auditentry"
 	"github.com/multidb/multidb/ent/logs/logentry"
 )
 
@@ -73,7 +74,8 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			logentry.Table: logentry.ValidColumn,
+			auditentry.Table: auditentry.ValidColumn,
+			logentry.Table:   logentry.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/multidb/multidb/ent/logs/auditentry"
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/schema/logs"
 )
@@ -14,6 +15,39 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	auditentryMixin := logs.AuditEntry{}.Mixin()
+	auditentryMixinFields0 := auditentryMixin[0].Fields()
+	_ = auditentryMixinFields0
+	auditentryFields := logs.AuditEntry{}.Fields()
+	_ = auditentryFields
+	// auditentryDescRole is the schema descriptor for role field.
+	auditentryDescRole := auditentryFields[1].Descriptor()
+	// auditentry.RoleValidator is a validator for the "role" field. It is called by the builders before save.
+	auditentry.RoleValidator = auditentryDescRole.Validators[0].(func(string) error)
+	// auditentryDescOperation is the schema descriptor for operation field.
+	auditentryDescOperation := auditentryFields[2].Descriptor()
+	// auditentry.OperationValidator is a validator for the "operation" field. It is called by the builders before save.
+	auditentry.OperationValidator = auditentryDescOperation.Validators[0].(func(string) error)
+	// auditentryDescOutcome is the schema descriptor for outcome field.
+	auditentryDescOutcome := auditentryFields[3].Descriptor()
+	// auditentry.OutcomeValidator is a validator for the "outcome" field. It is called by the builders before save.
+	auditentry.OutcomeValidator = auditentryDescOutcome.Validators[0].(func(string) error)
+	// auditentryDescTarget is the schema descriptor for target field.
+	auditentryDescTarget := auditentryFields[4].Descriptor()
+	// auditentry.TargetValidator is a validator for the "target" field. It is called by the builders before save.
+	auditentry.TargetValidator = auditentryDescTarget.Validators[0].(func(string) error)
+	// auditentryDescRequestID is the schema descriptor for request_id field.
+	auditentryDescRequestID := auditentryFields[5].Descriptor()
+	// auditentry.RequestIDValidator is a validator for the "request_id" field. It is called by the builders before save.
+	auditentry.RequestIDValidator = auditentryDescRequestID.Validators[0].(func(string) error)
+	// auditentryDescCreatedAt is the schema descriptor for created_at field.
+	auditentryDescCreatedAt := auditentryFields[6].Descriptor()
+	// auditentry.DefaultCreatedAt holds the default value on creation for the created_at field.
+	auditentry.DefaultCreatedAt = auditentryDescCreatedAt.Default.(func() time.Time)
+	// auditentryDescID is the schema descriptor for id field.
+	auditentryDescID := auditentryMixinFields0[0].Descriptor()
+	// auditentry.DefaultID holds the default value on creation for the id field.
+	auditentry.DefaultID = auditentryDescID.Default.(func() uuid.UUID)
 	logentryMixin := logs.LogEntry{}.Mixin()
 	logentryMixinFields0 := logentryMixin[0].Fields()
 	_ = logentryMixinFields0

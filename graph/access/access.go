@@ -1,86 +1,76 @@
 // Package access decides which rows a viewer may read and write, in one place for every path
-// of the graph. It builds the ent clients the graph uses: over the same drivers as the set's
-// own clients, but with an interceptor on every query and a hook on every mutation, which read
-// the viewer (auth.FromContext) and
+// of the graph. It applies the policy each ent type declares (schema/xdb.Policy) and keeps no
+// list of types of its own. It builds the ent clients the graph uses: over the same drivers as
+// the set's own clients, but with an interceptor on every query and a hook on every mutation
+// of every type, which read the viewer (auth.FromContext) and the type's policy, and
 //
-//   - refuse a context without a viewer, so that nothing reaches the data unchecked;
-//   - refuse an anonymous viewer (UNAUTHENTICATED), but for anonymous event tracking when
-//     switched on;
-//   - let an ADMIN, or a context made by auth.SystemContext, through unchanged;
-//   - narrow a USER's queries, updates and deletes to their own rows (users.id, or user_id
-//     elsewhere) by adding a predicate, so that another user's rows look exactly like rows
-//     that do not exist: absent from lists and counts, null from node, NOT_FOUND from a
-//     mutation;
-//   - refuse a USER's writes that would create rows of someone else, or change a role.
+//   - refuse a context without a viewer, and a type without a policy, so that nothing reaches
+//     the data unchecked;
+//   - let a context made by auth.SystemContext through unchanged;
+//   - let anyone read a public type, every signed-in user a signed-in type, and only an ADMIN
+//     an admin-only type; internal types are refused to every viewer;
+//   - narrow a USER's queries, updates and deletes of an owned type to their own rows (the
+//     owner field equals their id) by adding a predicate, so that another user's rows look
+//     exactly like rows that do not exist: absent from lists and counts, null from node,
+//     NOT_FOUND from a mutation;
+//   - make a USER the owner of what they create, and refuse what only an ADMIN may write: the
+//     other kinds' rows, the fields a policy reserves to admins, updates of immutable types.
 //
 // Because the rules sit in the clients, every query built on them is covered: the top-level
-// connections and their totalCount, node and nodes, the loaders' window statements of the
-// fields that cross databases, and the checks of the mutations. The set's own clients stay
+// connections and their totalCount, node and nodes, the loaders' statements of the fields that
+// cross databases, and the mutations, generated or not. The set's own clients stay
 // unrestricted for the command line, seeds and tests.
 //
-// The rules are registered on these clients rather than declared in the ent schemas: schema
-// hooks or policies would move each client's defaults into a runtime package that every
-// program using the client must import, and would hold back the command line and the seeds,
-// which act for no viewer.
+// The rules are registered on these clients rather than in the ent schemas as privacy
+// policies: those would move each client's defaults into a runtime package that every program
+// using the client must import, and would hold back the command line and the seeds, which act
+// for no viewer.
 package access
 
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
-	"github.com/multidb/multidb/ent/analytics"
-	"github.com/multidb/multidb/ent/analytics/event"
-	analyticshook "github.com/multidb/multidb/ent/analytics/hook"
-	analyticsintercept "github.com/multidb/multidb/ent/analytics/intercept"
-	"github.com/multidb/multidb/ent/logs"
-	logshook "github.com/multidb/multidb/ent/logs/hook"
-	logsintercept "github.com/multidb/multidb/ent/logs/intercept"
-	"github.com/multidb/multidb/ent/logs/logentry"
-	"github.com/multidb/multidb/ent/users"
-	usershook "github.com/multidb/multidb/ent/users/hook"
-	usersintercept "github.com/multidb/multidb/ent/users/intercept"
-	"github.com/multidb/multidb/ent/users/session"
-	"github.com/multidb/multidb/ent/users/user"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
-// AnonymousUser is the user_id of the events an anonymous caller tracks (see
-// Options.AnonymousTracking): the max UUID, ffffffff-ffff-ffff-ffff-ffffffffffff, which no
-// account can have (theirs are v7). It names no user: only admins see those events. (Not
-// the nil UUID: gqlgen writes that as null, which a UUID! cannot be.)
+// AnonymousUser is the owner of the rows an anonymous caller creates in a type that allows it
+// (xdb.AnonymousCreate, with Options.AnonymousTracking on): the max UUID,
+// ffffffff-ffff-ffff-ffff-ffffffffffff, which no account can have (theirs are v7). It names no
+// user: only admins see those rows. (Not the nil UUID: gqlgen writes that as null, which a
+// UUID! cannot be.)
 var AnonymousUser = uuid.Max
 
 // Options change the rules.
 type Options struct {
-	// AnonymousTracking lets callers who are not signed in record events, always with
-	// AnonymousUser as their user.
+	// AnonymousTracking lets callers who are not signed in create rows of the types that
+	// declare xdb.AnonymousCreate (events), always owned by AnonymousUser.
 	AnonymousTracking bool
 }
 
 // Clients returns clients over the databases of set that apply the rules of this package.
 func Clients(set *database.Set, o Options) *database.Clients {
-	r := rules{o}
-	c := &database.Clients{
-		Users:     users.NewClient(users.Driver(set.Get("users").Driver)),
-		Analytics: analytics.NewClient(analytics.Driver(set.Get("analytics").Driver)),
-		Logs:      logs.NewClient(logs.Driver(set.Get("logs").Driver)),
+	c := &database.Clients{}
+	for _, db := range set.DBs {
+		r := rules{Options: o, spec: db.Spec}
+		db.Attach(c, db.Driver)
+		db.Secure(c, ent.TraverseFunc(r.query), r.mutation)
 	}
-	c.Users.User.Intercept(usersintercept.TraverseUser(r.users))
-	c.Users.User.Use(r.userMutation)
-	c.Users.Session.Intercept(usersintercept.TraverseSession(r.sessions))
-	c.Users.Session.Use(r.sessionMutation)
-	c.Analytics.Event.Intercept(analyticsintercept.TraverseEvent(r.events))
-	c.Analytics.Event.Use(r.eventMutation)
-	c.Logs.LogEntry.Intercept(logsintercept.TraverseLogEntry(r.logEntries))
-	c.Logs.LogEntry.Use(r.logEntryMutation)
 	return c
 }
 
-type rules struct{ Options }
+type rules struct {
+	Options
+	spec database.Spec
+}
 
 // errNoViewer is a bug: a statement of the graph with a context that did not come from a
 // request. It is refused rather than run unchecked.
@@ -89,156 +79,136 @@ var errNoViewer = &apierror.Error{Code: apierror.Internal, Message: "internal er
 // ErrLogIn is the error of an anonymous caller that reaches data.
 var ErrLogIn = apierror.Unauthenticatedf("log in first: send Authorization: Bearer <token> from logIn or signUp")
 
-// scope returns the viewer whose rows a statement is limited to; all is true when it is not
-// limited (an admin, or the system).
-func scope(ctx context.Context) (v auth.Viewer, all bool, err error) {
+// policy returns the declared policy of a type of this database. A type without one cannot
+// pass `make generate`; one missing here is a bug, refused all the same.
+func (r rules) policy(typ string) (xdb.PolicyAnnotation, error) {
+	if t, ok := r.spec.Type(typ); ok {
+		return t.Policy, nil
+	}
+	return xdb.PolicyAnnotation{}, &apierror.Error{Code: apierror.Internal, Message: "internal error", Cause: fmt.Errorf("access: %s.%s has no policy", r.spec.Name, typ)}
+}
+
+// query is the interceptor of every query: it refuses or narrows it by the type's policy.
+func (r rules) query(ctx context.Context, q ent.Query) error {
 	if auth.IsSystem(ctx) {
-		return v, true, nil
+		return nil
+	}
+	gq, err := r.spec.Query(q)
+	if err != nil {
+		return err
+	}
+	p, err := r.policy(gq.Type())
+	if err != nil {
+		return err
 	}
 	v, ok := auth.FromContext(ctx)
 	switch {
 	case !ok:
-		return v, false, errNoViewer
+		return errNoViewer
+	case p.Kind == xdb.KindInternal:
+		return apierror.Forbiddenf("%s is not part of the graph", gq.Type())
+	case p.Kind == xdb.KindPublic:
+		return nil
 	case v.Anonymous():
-		return v, false, ErrLogIn
-	case v.Admin():
-		return v, true, nil
+		return ErrLogIn
+	case v.Admin() || p.Kind == xdb.KindSignedIn:
+		return nil
+	case p.Kind == xdb.KindOwned:
+		gq.WhereP(sql.FieldEQ(p.Owner, v.UserID))
+		return nil
 	}
-	return v, false, nil
-}
-
-func (rules) users(ctx context.Context, q *users.UserQuery) error {
-	v, all, err := scope(ctx)
-	if err != nil || all {
-		return err
-	}
-	q.Where(user.ID(v.UserID))
+	// Admin-only, or a kind this package does not know: nothing, as if there were no rows.
+	gq.WhereP(func(s *sql.Selector) { s.Where(sql.False()) })
 	return nil
 }
 
-// sessions are their user's alone, whatever the role: only the system sees all of them.
-func (rules) sessions(ctx context.Context, q *users.SessionQuery) error {
-	if auth.IsSystem(ctx) {
-		return nil
-	}
-	v, _, err := scope(ctx)
+// mutator is what the hook needs of every generated mutation.
+type mutator interface {
+	ent.Mutation
+	WhereP(...func(*sql.Selector))
+}
+
+// mutation is the hook of every mutation: it refuses or narrows it by the type's policy.
+func (r rules) mutation(next ent.Mutator) ent.Mutator {
+	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+		if auth.IsSystem(ctx) {
+			return next.Mutate(ctx, m)
+		}
+		if err := r.check(ctx, m); err != nil {
+			return nil, err
+		}
+		return next.Mutate(ctx, m)
+	})
+}
+
+func (r rules) check(ctx context.Context, m ent.Mutation) error {
+	p, err := r.policy(m.Type())
 	if err != nil {
 		return err
 	}
-	q.Where(session.UserID(v.UserID))
-	return nil
-}
-
-func (rules) events(ctx context.Context, q *analytics.EventQuery) error {
-	v, all, err := scope(ctx)
-	if err != nil || all {
-		return err
+	wm, ok := m.(mutator)
+	if !ok {
+		return &apierror.Error{Code: apierror.Internal, Message: "internal error", Cause: fmt.Errorf("access: %T cannot be narrowed", m)}
 	}
-	q.Where(event.UserID(v.UserID))
-	return nil
-}
-
-func (rules) logEntries(ctx context.Context, q *logs.LogEntryQuery) error {
-	v, all, err := scope(ctx)
-	if err != nil || all {
-		return err
+	v, ok := auth.FromContext(ctx)
+	create := m.Op().Is(ent.OpCreate)
+	switch {
+	case !ok:
+		return errNoViewer
+	case p.Kind == xdb.KindInternal:
+		return apierror.Forbiddenf("%s is not part of the graph", m.Type())
+	case v.Anonymous() && create && p.AnonymousCreate && r.AnonymousTracking:
+		if owner, _ := m.Field(p.Owner); owner != AnonymousUser {
+			return apierror.Unauthenticatedf("log in to create a %s of a user; anonymous ones take the userID %s", m.Type(), AnonymousUser)
+		}
+		return nil
+	case v.Anonymous():
+		return ErrLogIn
+	case !create && p.Immutable && m.Op().Is(ent.OpUpdate|ent.OpUpdateOne):
+		return apierror.Forbiddenf("a %s cannot be changed", m.Type())
+	case v.Admin():
+		return nil
+	case p.Kind != xdb.KindOwned:
+		return apierror.Forbiddenf("only an admin may change a %s", m.Type())
 	}
-	q.Where(logentry.UserID(v.UserID))
+	for _, f := range p.AdminFields {
+		if _, set := m.Field(f); set {
+			return apierror.Forbiddenf("only an admin may set %s of a %s", f, m.Type())
+		}
+	}
+	if !create {
+		wm.WhereP(sql.FieldEQ(p.Owner, v.UserID))
+		return nil
+	}
+	if p.Owner == "id" {
+		return apierror.Forbiddenf("only an admin may create a %s", m.Type())
+	}
+	// What a USER creates is theirs: an owner left unset becomes them, another is refused.
+	owner, set := m.Field(p.Owner)
+	switch {
+	case !set:
+		return m.SetField(p.Owner, v.UserID)
+	case owner != v.UserID && !isPtrTo(owner, v.UserID):
+		return apierror.Forbiddenf("you may create a %s of your own only (%s %s)", m.Type(), p.Owner, v.UserID)
+	}
 	return nil
 }
 
-// userMutation: admins manage users; a USER may change their own name and email, and delete
-// their own account, but neither create users nor touch a role.
-func (rules) userMutation(next users.Mutator) users.Mutator {
-	return usershook.UserFunc(func(ctx context.Context, m *users.UserMutation) (users.Value, error) {
-		v, all, err := scope(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !all {
-			if m.Op().Is(users.OpCreate) {
-				return nil, apierror.Forbiddenf("only an admin may create users")
-			}
-			if _, ok := m.Role(); ok {
-				return nil, apierror.Forbiddenf("only an admin may change a role")
-			}
-			m.Where(user.ID(v.UserID))
-		}
-		return next.Mutate(ctx, m)
-	})
+func isPtrTo(v ent.Value, id uuid.UUID) bool {
+	p, ok := v.(*uuid.UUID)
+	return ok && p != nil && *p == id
 }
 
-// sessionMutation: only the system issues sessions; a viewer may revoke their own.
-func (rules) sessionMutation(next users.Mutator) users.Mutator {
-	return usershook.SessionFunc(func(ctx context.Context, m *users.SessionMutation) (users.Value, error) {
-		if auth.IsSystem(ctx) {
-			return next.Mutate(ctx, m)
-		}
-		v, _, err := scope(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if m.Op().Is(users.OpCreate) {
-			return nil, apierror.Forbiddenf("sessions are issued by logIn and signUp only")
-		}
-		m.Where(session.UserID(v.UserID))
-		return next.Mutate(ctx, m)
-	})
-}
-
-// eventMutation: a USER records and deletes their own events; an anonymous caller records
-// events of AnonymousUser when AnonymousTracking is on. Events are never updated.
-func (r rules) eventMutation(next analytics.Mutator) analytics.Mutator {
-	return analyticshook.EventFunc(func(ctx context.Context, m *analytics.EventMutation) (analytics.Value, error) {
-		if auth.IsSystem(ctx) {
-			return next.Mutate(ctx, m)
-		}
-		if v, ok := auth.FromContext(ctx); ok && v.Anonymous() && r.AnonymousTracking && m.Op().Is(analytics.OpCreate) {
-			if id, _ := m.UserID(); id != AnonymousUser {
-				return nil, apierror.Unauthenticatedf("log in to track events of a user; anonymous events take the userID %s", AnonymousUser)
-			}
-			return next.Mutate(ctx, m)
-		}
-		v, all, err := scope(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if all {
-			return next.Mutate(ctx, m)
-		}
-		switch {
-		case m.Op().Is(analytics.OpCreate):
-			if id, _ := m.UserID(); id != v.UserID {
-				return nil, apierror.Forbiddenf("you may track your own events only (userID %s)", v.UserID)
-			}
-		case m.Op().Is(analytics.OpUpdate | analytics.OpUpdateOne):
-			return nil, apierror.Forbiddenf("events cannot be changed")
-		default:
-			m.Where(event.UserID(v.UserID))
-		}
-		return next.Mutate(ctx, m)
-	})
-}
-
-// logEntryMutation: a USER writes and deletes log entries about themselves only.
-func (rules) logEntryMutation(next logs.Mutator) logs.Mutator {
-	return logshook.LogEntryFunc(func(ctx context.Context, m *logs.LogEntryMutation) (logs.Value, error) {
-		v, all, err := scope(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if !all {
-			switch {
-			case m.Op().Is(logs.OpCreate):
-				if id, ok := m.UserID(); !ok || id != v.UserID {
-					return nil, apierror.Forbiddenf("you may write log entries about yourself only (userID %s)", v.UserID)
-				}
-			case m.Op().Is(logs.OpUpdate | logs.OpUpdateOne):
-				return nil, apierror.Forbiddenf("log entries cannot be changed")
-			default:
-				m.Where(logentry.UserID(v.UserID))
-			}
-		}
-		return next.Mutate(ctx, m)
-	})
+// Readable reports whether a viewer could read any row of the type at all (its policy opens
+// it to them); the rows themselves may still be narrowed.
+func Readable(p xdb.PolicyAnnotation, v auth.Viewer) bool {
+	switch p.Kind {
+	case xdb.KindPublic:
+		return true
+	case xdb.KindInternal:
+		return false
+	case xdb.KindAdminOnly:
+		return v.Admin()
+	}
+	return !v.Anonymous()
 }

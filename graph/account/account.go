@@ -161,20 +161,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Viewer, 
 
 // LogOut revokes the session the viewer's request came with.
 func (s *Service) LogOut(ctx context.Context) error {
+	// Sessions are internal to the server (no rule opens them to a viewer): the predicate on
+	// the viewer's own token is the rule here.
 	v, _ := auth.FromContext(ctx)
 	_, err := s.users.Session.Update().
-		Where(session.TokenHash(v.TokenHash), session.RevokedAtIsNil()).
-		SetRevokedAt(s.now().UTC()).Save(ctx)
+		Where(session.UserID(v.UserID), session.TokenHash(v.TokenHash), session.RevokedAtIsNil()).
+		SetRevokedAt(s.now().UTC()).Save(auth.SystemContext(ctx))
 	return apierror.Database("users", err)
 }
 
 // RevokeAll revokes every live session of the viewer, the current one too, and returns how
 // many it revoked.
 func (s *Service) RevokeAll(ctx context.Context) (int, error) {
+	v, _ := auth.FromContext(ctx)
 	now := s.now().UTC()
 	n, err := s.users.Session.Update().
-		Where(session.RevokedAtIsNil(), session.ExpiresAtGT(now)).
-		SetRevokedAt(now).Save(ctx)
+		Where(session.UserID(v.UserID), session.RevokedAtIsNil(), session.ExpiresAtGT(now)).
+		SetRevokedAt(now).Save(auth.SystemContext(ctx))
 	return n, apierror.Database("users", err)
 }
 

@@ -16,9 +16,6 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/multidb/multidb/ent/analytics"
-	"github.com/multidb/multidb/ent/logs"
-	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/internal/database"
 )
 
@@ -123,31 +120,27 @@ func Database(name string, err error) error {
 	return &DatabaseError{Database: name, Err: err}
 }
 
-// inputErrors are the sentinel errors of the ent clients that mean the client sent a bad where.
-var inputErrors = []error{
-	users.ErrEmptyUserWhereInput,
-	analytics.ErrEmptyEventWhereInput,
-	logs.ErrEmptyLogEntryWhereInput,
+// Save is Database for the error of a create or update: a unique constraint the row would
+// break is the client's input, not a failure of the database.
+func Save(name string, err error) error {
+	var c interface{ Constraint() bool }
+	if errors.As(err, &c) && c.Constraint() {
+		return BadInput("a %s row with these values exists already", name)
+	}
+	return Database(name, err)
 }
 
-// validation returns the field and message of an ent validation error of any client.
+// validation returns the field and message of an ent validation error of any client (every
+// client's ValidationError has a Field method, from ent/xdbgen).
 func validation(err error) (field, msg string, ok bool) {
-	var (
-		ue *users.ValidationError
-		ae *analytics.ValidationError
-		le *logs.ValidationError
-	)
-	var wrapper error
-	switch {
-	case errors.As(err, &ue):
-		field, wrapper = ue.Name, ue.Unwrap()
-	case errors.As(err, &ae):
-		field, wrapper = ae.Name, ae.Unwrap()
-	case errors.As(err, &le):
-		field, wrapper = le.Name, le.Unwrap()
-	default:
+	var v interface {
+		Field() string
+		Unwrap() error
+	}
+	if !errors.As(err, &v) {
 		return "", "", false
 	}
+	field, wrapper := v.Field(), v.Unwrap()
 	// ent wraps the validator's own error in `<client>: validator failed for field "T.f": ...`;
 	// the validator's message reads better after the field name.
 	if inner := errors.Unwrap(wrapper); inner != nil {
@@ -160,11 +153,18 @@ func isInput(err error) bool {
 	if _, _, ok := validation(err); ok {
 		return true
 	}
-	return slices.ContainsFunc(inputErrors, func(target error) bool { return errors.Is(err, target) })
+	for _, spec := range database.Registry {
+		if slices.ContainsFunc(spec.InputErrors, func(target error) bool { return errors.Is(err, target) }) {
+			return true
+		}
+	}
+	return false
 }
 
+// isNotFound reports ent's not-found error of any client.
 func isNotFound(err error) bool {
-	return users.IsNotFound(err) || analytics.IsNotFound(err) || logs.IsNotFound(err)
+	var nf interface{ NotFound() bool }
+	return errors.As(err, &nf) && nf.NotFound()
 }
 
 // Presenter returns the error presenter of the handler. Each error leaves with a code:

@@ -7,6 +7,11 @@
 // statement) registers it as a generation, and a generation's loader sends its statement as
 // soon as every parent of the generation has asked, with no timer involved. Parents that come
 // from elsewhere (a mutation's result) are batched by time, as dataloaders usually are.
+//
+// The edges themselves are declared in the ent schemas (schema/xdb.Ref) and generated into
+// xdb_edges.go: one Target per type that edges point at, one Source per connection, and
+// edgeKeys, which says which keys each parent entity will ask for. This file and window.go
+// are the generic part.
 package loader
 
 import (
@@ -19,10 +24,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"github.com/multidb/multidb/ent/analytics"
-	"github.com/multidb/multidb/ent/logs"
-	"github.com/multidb/multidb/ent/users"
-	"github.com/multidb/multidb/ent/users/user"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/database"
 )
@@ -43,27 +44,25 @@ type (
 	PageInfo = entgql.PageInfo[uuid.UUID]
 )
 
+// edgeKey is one key a parent entity will ask an edge for.
+type edgeKey struct {
+	edge string
+	key  uuid.UUID
+}
+
 // Loaders are the batch loaders of one request.
 type Loaders struct {
 	c    *database.Clients
 	wait time.Duration
 
-	mu   sync.Mutex
-	gens map[any]*generation // parent entity -> the list it came in
-
-	// The loaders of parents that belong to no generation.
-	users  *dataloadgen.Loader[uuid.UUID, *users.User]
-	events *connLoader[*analytics.Event, analytics.EventOrder, analytics.EventWhereInput]
-	logs   *connLoader[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWhereInput]
+	mu        sync.Mutex
+	gens      map[any]*generation // parent entity -> the list it came in
+	fallbacks map[string]any      // per edge or target: the loader of parents of no generation
 }
 
 // New returns fresh loaders over the clients c; wait is for parents of no generation.
 func New(c *database.Clients, wait time.Duration) *Loaders {
-	l := &Loaders{c: c, wait: wait, gens: map[any]*generation{}}
-	l.users = l.newUserLoader(dataloadgen.WithWait(wait))
-	l.events = newConnLoader(l, eventSource)
-	l.logs = newConnLoader(l, logSource)
-	return l
+	return &Loaders{c: c, wait: wait, gens: map[any]*generation{}, fallbacks: map[string]any{}}
 }
 
 type ctxKey struct{}
@@ -84,49 +83,35 @@ func For(ctx context.Context) *Loaders {
 }
 
 // generation is one list of parents: the entities one resolver or one statement returned.
-// Its counts are how many distinct keys the next level will ask for.
+// expected says, per edge, how many distinct keys the next level will ask for.
 type generation struct {
-	users     int // distinct users: the parents of User.events and User.logs
-	eventRefs int // distinct users the events name: the keys of Event.user
-	logRefs   int // distinct users the log entries name: the keys of LogEntry.user
+	expected map[string]int
 
 	mu      sync.Mutex
 	loaders map[string]any // one dataloadgen.Loader per field and argument set
 }
 
-// Register records entities (*users.User, *analytics.Event, *logs.LogEntry; others are
-// ignored) as one list of parents, so that the fields below them are loaded in one batch
-// that is sent as soon as all of them have asked.
+// Register records entities as one list of parents, so that the fields below them are loaded
+// in one batch that is sent as soon as all of them have asked. Entities that are parents of
+// no edge (and nils) are ignored.
 func (l *Loaders) Register(entities ...any) {
-	g := &generation{loaders: map[string]any{}}
-	us, evs, lgs := map[uuid.UUID]bool{}, map[uuid.UUID]bool{}, map[uuid.UUID]bool{}
+	g := &generation{expected: map[string]int{}, loaders: map[string]any{}}
+	seen := map[edgeKey]bool{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, e := range entities {
-		switch e := e.(type) {
-		case *users.User:
-			if e == nil {
-				continue
-			}
-			us[e.ID] = true
-		case *analytics.Event:
-			if e == nil {
-				continue
-			}
-			evs[e.UserID] = true
-		case *logs.LogEntry:
-			if e == nil {
-				continue
-			}
-			if e.UserID != nil {
-				lgs[*e.UserID] = true
-			}
-		default:
+		keys := edgeKeys(e)
+		if keys == nil {
 			continue
+		}
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				g.expected[k.edge]++
+			}
 		}
 		l.gens[e] = g
 	}
-	g.users, g.eventRefs, g.logRefs = len(us), len(evs), len(lgs)
 }
 
 // generationOf returns the generation of a parent entity, or nil.
@@ -136,66 +121,67 @@ func (l *Loaders) generationOf(e any) *generation {
 	return l.gens[e]
 }
 
-// batchLoader returns the loader of one field and argument set below generation g: its
-// batch is full, and sent, when the expected number of distinct keys has been asked for.
-// Without a generation it returns fallback.
-func batchLoader[K comparable, V any](g *generation, name string, expected int, fallback *dataloadgen.Loader[K, V],
+// fallback returns the loader named name for parents of no generation, made once.
+func fallback[K comparable, V any](l *Loaders, name string, newLoader func(...dataloadgen.Option) *dataloadgen.Loader[K, V]) *dataloadgen.Loader[K, V] {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if ld, ok := l.fallbacks[name].(*dataloadgen.Loader[K, V]); ok {
+		return ld
+	}
+	ld := newLoader(dataloadgen.WithWait(l.wait))
+	l.fallbacks[name] = ld
+	return ld
+}
+
+// batchLoader returns the loader of one field and argument set below the generation of
+// parent: its batch is full, and sent, when the expected number of distinct keys of edge has
+// been asked for. Without a generation it returns the fallback loader of name.
+func batchLoader[K comparable, V any](l *Loaders, parent any, edge, name string,
 	newLoader func(...dataloadgen.Option) *dataloadgen.Loader[K, V]) *dataloadgen.Loader[K, V] {
-	if g == nil || expected == 0 {
-		return fallback
+	g := l.generationOf(parent)
+	if g == nil || g.expected[edge] == 0 {
+		return fallback(l, name, newLoader)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if ld, ok := g.loaders[name].(*dataloadgen.Loader[K, V]); ok {
 		return ld
 	}
-	ld := newLoader(dataloadgen.WithBatchCapacity(expected), dataloadgen.WithWait(settleWait))
+	ld := newLoader(dataloadgen.WithBatchCapacity(g.expected[edge]), dataloadgen.WithWait(settleWait))
 	g.loaders[name] = ld
 	return ld
 }
 
-// EventUser returns the user of an event, or nil when the user no longer exists.
-func (l *Loaders) EventUser(ctx context.Context, e *analytics.Event) (*users.User, error) {
-	g := l.generationOf(e)
-	var n int
-	if g != nil {
-		n = g.eventRefs
-	}
-	return batchLoader(g, "Event.user", n, l.users, l.newUserLoader).Load(ctx, e.UserID)
+// Target is a type that edges point at, loaded by primary key.
+type Target[T any] struct {
+	Name     string // "users.User"
+	Database string
+	Load     func(ctx context.Context, c *database.Clients, ids []uuid.UUID) ([]T, error)
+	ID       func(T) uuid.UUID
 }
 
-// LogEntryUser returns the user a log entry names, or nil when it names none or the user no
-// longer exists.
-func (l *Loaders) LogEntryUser(ctx context.Context, e *logs.LogEntry) (*users.User, error) {
-	if e.UserID == nil {
-		return nil, nil
+// one returns the row of t whose id is key, for the edge named edge of parent; the zero T
+// (nil) when the row no longer exists or the viewer may not see it.
+func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge string, parent any, key uuid.UUID) (T, error) {
+	newLoader := func(opts ...dataloadgen.Option) *dataloadgen.Loader[uuid.UUID, T] {
+		return dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]T, []error) {
+			rows, err := t.Load(ctx, l.c, ids)
+			if err != nil {
+				return nil, []error{apierror.Database(t.Database, err)}
+			}
+			parents := make([]any, len(rows))
+			byID := make(map[uuid.UUID]T, len(rows))
+			for i, r := range rows {
+				byID[t.ID(r)] = r
+				parents[i] = r
+			}
+			l.Register(parents...)
+			out := make([]T, len(ids))
+			for i, id := range ids {
+				out[i] = byID[id] // zero: the row no longer exists
+			}
+			return out, nil
+		}, opts...)
 	}
-	g := l.generationOf(e)
-	var n int
-	if g != nil {
-		n = g.logRefs
-	}
-	return batchLoader(g, "LogEntry.user", n, l.users, l.newUserLoader).Load(ctx, *e.UserID)
-}
-
-// newUserLoader returns a loader of users by id: one `id IN (...)` statement per batch.
-func (l *Loaders) newUserLoader(opts ...dataloadgen.Option) *dataloadgen.Loader[uuid.UUID, *users.User] {
-	return dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*users.User, []error) {
-		rows, err := l.c.Users.User.Query().Where(user.IDIn(ids...)).All(ctx)
-		if err != nil {
-			return nil, []error{apierror.Database("users", err)}
-		}
-		parents := make([]any, len(rows))
-		byID := make(map[uuid.UUID]*users.User, len(rows))
-		for i, u := range rows {
-			byID[u.ID] = u
-			parents[i] = u
-		}
-		l.Register(parents...)
-		out := make([]*users.User, len(ids))
-		for i, id := range ids {
-			out[i] = byID[id] // nil: the user no longer exists
-		}
-		return out, nil
-	}, opts...)
+	return batchLoader(l, parent, edge, edge, newLoader).Load(ctx, key)
 }

@@ -51,8 +51,8 @@ func TestLoadersApplyTheViewersRules(t *testing.T) {
 				var mu sync.Mutex
 				for i, u := range us {
 					wg.Go(func() {
-						ev, e1 := l.Events(ctx, u, loader.EventArgs{})
-						lg, e2 := l.Logs(ctx, u, loader.LogArgs{})
+						ev, e1 := l.UserEvents(ctx, u, loader.UserEventsArgs{})
+						lg, e2 := l.UserLogs(ctx, u, loader.UserLogsArgs{})
 						mu.Lock()
 						defer mu.Unlock()
 						if e1 != nil || e2 != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
-	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/database"
 )
@@ -30,8 +29,8 @@ type Args[O, W any] struct {
 	Where  *W
 }
 
-// order is how a page is sorted: by column, then by id, as entgql sorts its connections.
-type order[N any] struct {
+// Order is how a page is sorted: by column, then by id, as entgql sorts its connections.
+type Order[N any] struct {
 	column string
 	dir    entgql.OrderDirection
 	// value is the cursor value of a node; nil when the page is sorted by id alone, where
@@ -39,19 +38,32 @@ type order[N any] struct {
 	value func(N) (ent.Value, error)
 }
 
-// source is what connLoader needs to know of one ent type whose rows belong to users.
-type source[N any, O, W any] struct {
-	database  string
-	id        string // primary key column
-	partition string // the column naming the parent user
-	order     func(*O) (order[N], error)
-	check     func(*W) error // refuses a where that cannot become a predicate
-	// query reads the rows of parents that match where, through the client (so through the
-	// database's driver), with modify reshaping the statement.
-	query  func(ctx context.Context, c *database.Clients, parents []uuid.UUID, where *W, modify func(*sql.Selector)) ([]N, error)
-	nodeID func(N) uuid.UUID
-	parent func(N) uuid.UUID
-	extra  func(N, string) (ent.Value, error) // a selected column ent does not know
+// OrderOf is the Order of an entgql order field: its name (as String() gives it), its
+// direction, its cursor value, and the type's id column and column check.
+func OrderOf[N any](name string, dir entgql.OrderDirection, value func(N) (ent.Value, error), id string, valid func(string) bool) (Order[N], error) {
+	col, err := orderColumn(name, id, valid)
+	ord := Order[N]{column: col, dir: dir}
+	if col != id {
+		ord.value = value
+	}
+	return ord, err
+}
+
+// Source is what a connection edge needs to know of the type whose rows refer to the parent.
+// xdb_edges.go declares one per edge.
+type Source[N any, O, W any] struct {
+	Edge      string // "User.events"
+	Database  string
+	ID        string // primary key column
+	Partition string // the column holding the parent's id
+	Order     func(*O) (Order[N], error)
+	Check     func(*W) error // refuses a where that cannot become a predicate
+	// Query reads the rows of parents that match where, through the client (so through the
+	// database's driver and its access rules), with modify reshaping the statement.
+	Query  func(ctx context.Context, c *database.Clients, parents []uuid.UUID, where *W, modify func(*sql.Selector)) ([]N, error)
+	NodeID func(N) uuid.UUID
+	Parent func(N) uuid.UUID
+	Extra  func(N, string) (ent.Value, error) // a selected column ent does not know
 }
 
 // key is one connection to load: a parent, and the fingerprint of its argument set.
@@ -77,16 +89,22 @@ type Page[N any] struct {
 // connLoader loads a connection per parent: one window-function statement per argument set
 // and list of parents, however many parents the list holds.
 type connLoader[N any, O, W any] struct {
-	l        *Loaders
-	src      source[N, O, W]
-	fallback *dataloadgen.Loader[key, Page[N]]
-	mu       sync.Mutex
-	sets     map[string]argSet[O, W]
+	l    *Loaders
+	src  *Source[N, O, W]
+	mu   sync.Mutex
+	sets map[string]argSet[O, W]
 }
 
-func newConnLoader[N any, O, W any](l *Loaders, src source[N, O, W]) *connLoader[N, O, W] {
+// connLoaderOf returns the request's loader of src, made once.
+func connLoaderOf[N any, O, W any](l *Loaders, src *Source[N, O, W]) *connLoader[N, O, W] {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	name := "conn " + src.Edge
+	if cl, ok := l.fallbacks[name].(*connLoader[N, O, W]); ok {
+		return cl
+	}
 	cl := &connLoader[N, O, W]{l: l, src: src, sets: map[string]argSet[O, W]{}}
-	cl.fallback = cl.newLoader(dataloadgen.WithWait(l.wait))
+	l.fallbacks[name] = cl
 	return cl
 }
 
@@ -94,9 +112,13 @@ func (cl *connLoader[N, O, W]) newLoader(opts ...dataloadgen.Option) *dataloadge
 	return dataloadgen.NewLoader(cl.fetch, opts...)
 }
 
-// load returns the connection of parent for args. Invalid arguments fail this field alone,
-// before any batching.
-func (cl *connLoader[N, O, W]) load(ctx context.Context, parent *users.User, args Args[O, W]) (Page[N], error) {
+// Connection returns the page of src's rows that refer to parent (whose id is parentID), for
+// args. Invalid arguments fail this field alone, before any batching.
+func Connection[N any, O, W any](ctx context.Context, l *Loaders, src *Source[N, O, W], parent any, parentID uuid.UUID, args Args[O, W]) (Page[N], error) {
+	return connLoaderOf(l, src).load(ctx, parent, parentID, args)
+}
+
+func (cl *connLoader[N, O, W]) load(ctx context.Context, parent any, parentID uuid.UUID, args Args[O, W]) (Page[N], error) {
 	switch {
 	case args.First != nil && args.Last != nil:
 		return Page[N]{}, apierror.BadInput("passing both `first` and `last` to paginate a connection is not supported")
@@ -106,11 +128,11 @@ func (cl *connLoader[N, O, W]) load(ctx context.Context, parent *users.User, arg
 		return Page[N]{}, apierror.BadInput("`last` on a connection cannot be less than zero")
 	}
 	if args.Where != nil {
-		if err := cl.src.check(args.Where); err != nil {
+		if err := cl.src.Check(args.Where); err != nil {
 			return Page[N]{}, err
 		}
 	}
-	ord, err := cl.src.order(args.Order)
+	ord, err := cl.src.Order(args.Order)
 	if err != nil {
 		return Page[N]{}, err
 	}
@@ -122,13 +144,8 @@ func (cl *connLoader[N, O, W]) load(ctx context.Context, parent *users.User, arg
 	cl.mu.Lock()
 	cl.sets[fp] = set
 	cl.mu.Unlock()
-	g := cl.l.generationOf(parent)
-	var n int
-	if g != nil {
-		n = g.users
-	}
-	ld := batchLoader(g, cl.src.database+"|"+fp, n, cl.fallback, cl.newLoader)
-	return ld.Load(ctx, key{parent: parent.ID, args: fp})
+	ld := batchLoader(cl.l, parent, cl.src.Edge, cl.src.Edge+"|"+fp, cl.newLoader)
+	return ld.Load(ctx, key{parent: parentID, args: fp})
 }
 
 // selected reports whether the current field's selection asks for name.
@@ -146,7 +163,7 @@ func selected(ctx context.Context, name string) bool {
 
 // fingerprint names an argument set: equal sets, from different parents, batch together.
 // The order enters by column and direction, since entgql's order fields hold functions.
-func fingerprint[N any, O, W any](set argSet[O, W], ord order[N]) (string, error) {
+func fingerprint[N any, O, W any](set argSet[O, W], ord Order[N]) (string, error) {
 	b, err := json.Marshal(struct {
 		After, Before *Cursor
 		First, Last   *int
@@ -193,13 +210,13 @@ func (l *connLoader[N, O, W]) fetch(ctx context.Context, keys []key) ([]Page[N],
 
 // pages runs the statement of one argument set and splits its rows by parent.
 func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, set argSet[O, W]) (map[uuid.UUID]Page[N], error) {
-	ord, err := l.src.order(set.Order)
+	ord, err := l.src.Order(set.Order)
 	if err != nil {
 		return nil, err
 	}
 	w := window{
-		id:        l.src.id,
-		partition: l.src.partition,
+		id:        l.src.ID,
+		partition: l.src.Partition,
 		order:     ord.column,
 		dir:       ord.dir,
 		after:     set.After,
@@ -214,13 +231,13 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		// `last` reads the page backwards, as entgql does, and build turns it around.
 		w.dir = w.dir.Reverse()
 	}
-	rows, err := l.src.query(ctx, l.l.c, parents, set.Where, w.modifier())
+	rows, err := l.src.Query(ctx, l.l.c, parents, set.Where, w.modifier())
 	if err != nil {
-		return nil, apierror.Database(l.src.database, err)
+		return nil, apierror.Database(l.src.Database, err)
 	}
 	byParent := make(map[uuid.UUID][]N, len(parents))
 	for _, n := range rows {
-		p := l.src.parent(n)
+		p := l.src.Parent(n)
 		byParent[p] = append(byParent[p], n)
 	}
 	out := make(map[uuid.UUID]Page[N], len(parents))
@@ -241,10 +258,10 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 }
 
 // build makes one parent's page of its rows, as entgql's Connection.build does.
-func (l *connLoader[N, O, W]) build(nodes []N, set argSet[O, W], ord order[N]) (Page[N], error) {
+func (l *connLoader[N, O, W]) build(nodes []N, set argSet[O, W], ord Order[N]) (Page[N], error) {
 	var p Page[N]
 	if set.total && len(nodes) > 0 {
-		v, err := l.src.extra(nodes[0], "total")
+		v, err := l.src.Extra(nodes[0], "total")
 		if err != nil {
 			return p, err
 		}
@@ -270,7 +287,7 @@ func (l *connLoader[N, O, W]) build(nodes []N, set argSet[O, W], ord order[N]) (
 	p.Nodes = nodes
 	p.Cursors = make([]Cursor, len(nodes))
 	for i, n := range nodes {
-		p.Cursors[i] = Cursor{ID: l.src.nodeID(n)}
+		p.Cursors[i] = Cursor{ID: l.src.NodeID(n)}
 		if ord.value != nil {
 			v, err := ord.value(n)
 			if err != nil {

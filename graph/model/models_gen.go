@@ -16,11 +16,12 @@ type AuthPayload struct {
 	User      *users.User `json:"user"`
 }
 
-// What deleteUser removed.
-type DeleteUserPayload struct {
-	// The id of the deleted user.
+// What a deletion removed: deleteUser, and the generated delete mutations.
+type DeletePayload struct {
+	// The id of the deleted row.
 	DeletedID uuid.UUID `json:"deletedID"`
-	// The rows removed in each database by this call: the user's events, log entries, and the user.
+	// The rows removed in each database by this call: the rows of other databases that belonged to
+	// the deleted one (a user's events and log entries), and the row itself.
 	Removed []*RemovedRows `json:"removed"`
 }
 

@@ -1,4 +1,5 @@
-// Package audit records who did what through the API in the logs database, without ever
+// Package audit records who did what through the API in the logs database's audit_entries
+// table (type AuditEntry, which admins read and nothing in the API writes), without ever
 // making a request wait for it: entries go into a bounded buffer, a background writer stores
 // them in batches and retries with backoff while the database fails, and when the buffer is
 // full new entries are dropped and counted rather than held.
@@ -14,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/logs"
-	"github.com/multidb/multidb/ent/logs/logentry"
 )
 
 // Entry is one audited operation.
@@ -223,42 +223,24 @@ func (w *Writer) insert(batch []Entry) error {
 		case <-ctx.Done():
 		}
 	}()
-	creates := make([]*logs.LogEntryCreate, len(batch))
+	creates := make([]*logs.AuditEntryCreate, len(batch))
 	for i, e := range batch {
-		creates[i] = w.c.LogEntry.Create().
-			SetLevel(level(e)).
-			SetMessage("audit: " + e.Operation).
-			SetFields(e.fields()).
-			SetNillableUserID(actor(e)).
+		creates[i] = w.c.AuditEntry.Create().
+			SetNillableActorID(actor(e)).
+			SetRole(e.Role).
+			SetOperation(e.Operation).
+			SetOutcome(e.Outcome).
+			SetTarget(e.Target).
 			SetRequestID(e.RequestID).
 			SetCreatedAt(e.Time)
 	}
-	return w.c.LogEntry.CreateBulk(creates...).Exec(ctx)
+	return w.c.AuditEntry.CreateBulk(creates...).Exec(ctx)
 }
 
-func level(e Entry) logentry.Level {
-	if e.Succeeded() {
-		return logentry.LevelINFO
-	}
-	return logentry.LevelWARN
-}
-
-// actor is the entry's user_id: the acting user, so that the entry shows in their logs.
+// actor is the entry's actor_id: the acting user, or null for a caller not signed in.
 func actor(e Entry) *uuid.UUID {
 	if e.Actor == uuid.Nil {
 		return nil
 	}
 	return &e.Actor
-}
-
-func (e Entry) fields() map[string]any {
-	f := map[string]any{"operation": e.Operation, "outcome": e.Outcome, "actor": "anonymous"}
-	if e.Actor != uuid.Nil {
-		f["actor"] = e.Actor.String()
-		f["role"] = e.Role
-	}
-	if e.Target != "" {
-		f["target"] = e.Target
-	}
-	return f
 }

@@ -76,7 +76,7 @@ func Open(cfg *config.Config, opts ...Option) (*Set, error) {
 		if o.wrap != nil {
 			drv = o.wrap(spec.Name, drv)
 		}
-		spec.attach(&set.Clients, drv)
+		spec.Attach(&set.Clients, drv)
 		set.DBs = append(set.DBs, &DB{Spec: spec, Config: dbcfg, SQL: pool, Driver: drv})
 	}
 	return set, nil
@@ -188,7 +188,7 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx,
 		return err
 	}
 	var c Clients
-	db.attach(&c, entsql.NewDriver(db.Dialect(), entsql.Conn{ExecQuerier: tx}))
+	db.Attach(&c, entsql.NewDriver(db.Dialect(), entsql.Conn{ExecQuerier: tx}))
 	if err := fn(ctx, tx, &c); err != nil {
 		_ = tx.Rollback()
 		return err

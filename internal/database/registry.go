@@ -1,56 +1,62 @@
 package database
 
 import (
-	"entgo.io/ent/dialect"
-	"entgo.io/ent/dialect/sql/schema"
+	"context"
 
-	"github.com/multidb/multidb/ent/analytics"
-	analyticsmigrate "github.com/multidb/multidb/ent/analytics/migrate"
-	"github.com/multidb/multidb/ent/logs"
-	logsmigrate "github.com/multidb/multidb/ent/logs/migrate"
-	"github.com/multidb/multidb/ent/users"
-	usersmigrate "github.com/multidb/multidb/ent/users/migrate"
-	// The users schema has hooks, so ent puts its defaults and hooks in a runtime package
-	// that must be linked wherever the client is used.
-	_ "github.com/multidb/multidb/ent/users/runtime"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/schema"
+	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/schema/xdb"
 )
 
-// Spec describes one database multidb serves. Registry is the only list of them: everything
-// that loops over databases (config, migrations, seeds, health) loops over it.
+// Spec describes one database multidb serves. Registry (registry_gen.go, generated from the
+// packages under schema/) is the only list of them: everything that loops over databases
+// (config, migrations, seeds, health, the graph's access rules and node lookups) loops over it.
 type Spec struct {
 	// Name is the database's name in commands (--db users), env variables
 	// (USERS_DATABASE_URL), migration directories (migrate/users/) and errors.
 	Name string
 	// Tables is the ent schema, which migrations are diffed against.
 	Tables []*schema.Table
-	// attach builds the typed ent client on a driver and stores it in Clients.
-	attach func(*Clients, dialect.Driver)
+	// Types are the ent types of the database, with their declared policies.
+	Types []Type
+	// Attach builds the typed ent client on a driver and stores it in c.
+	Attach func(c *Clients, d dialect.Driver)
+	// Secure installs an interceptor on every query and a hook on every mutation of the
+	// database's client in c.
+	Secure func(c *Clients, i ent.Interceptor, h ent.Hook)
+	// Query gives the type of a query of the database's client and lets a rule narrow it.
+	Query func(ent.Query) (Query, error)
+	// InputErrors are the client's errors that mean a where input was unusable.
+	InputErrors []error
 }
 
-// Clients holds the typed ent client of every database.
-type Clients struct {
-	Users     *users.Client
-	Analytics *analytics.Client
-	Logs      *logs.Client
+// Type is one ent type of a database.
+type Type struct {
+	Name   string // "User"
+	Table  string
+	Policy xdb.PolicyAnnotation
+	// Nodes loads the rows of the given ids, in one statement; nil for types outside the graph.
+	Nodes func(ctx context.Context, c *Clients, ids []uuid.UUID) ([]any, error)
 }
 
-// Registry lists the databases in the order they are opened, migrated and seeded.
-var Registry = []Spec{
-	{
-		Name:   "users",
-		Tables: usersmigrate.Tables,
-		attach: func(c *Clients, d dialect.Driver) { c.Users = users.NewClient(users.Driver(d)) },
-	},
-	{
-		Name:   "analytics",
-		Tables: analyticsmigrate.Tables,
-		attach: func(c *Clients, d dialect.Driver) { c.Analytics = analytics.NewClient(analytics.Driver(d)) },
-	},
-	{
-		Name:   "logs",
-		Tables: logsmigrate.Tables,
-		attach: func(c *Clients, d dialect.Driver) { c.Logs = logs.NewClient(logs.Driver(d)) },
-	},
+// Query is what the access rules need of any query.
+type Query interface {
+	Type() string
+	WhereP(...func(*sql.Selector))
+}
+
+// Type returns the named type of the database.
+func (s Spec) Type(name string) (Type, bool) {
+	for _, t := range s.Types {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Type{}, false
 }
 
 // Names returns the names of the registered databases, in registry order.
@@ -70,4 +76,13 @@ func Lookup(name string) (Spec, bool) {
 		}
 	}
 	return Spec{}, false
+}
+
+// asAny returns rows as a slice of any, for the node lookups of every type.
+func asAny[T any](rows []T, err error) ([]any, error) {
+	out := make([]any, len(rows))
+	for i, r := range rows {
+		out[i] = r
+	}
+	return out, err
 }

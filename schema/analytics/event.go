@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/schema/mixin"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
 // EventNamePattern is what an event name must look like: "signup", "page.view", "cart:add".
@@ -41,10 +42,14 @@ func (Event) Mixin() []ent.Mixin {
 // Fields of the Event.
 func (Event) Fields() []ent.Field {
 	return []ent.Field{
-		// user_id refers to users.User; no foreign key crosses databases.
+		// user_id refers to users.User; no foreign key crosses databases, the graph joins them.
 		field.UUID("user_id", uuid.UUID{}).
 			Immutable().
-			Annotations(entgql.OrderField("USER_ID")),
+			Annotations(
+				entgql.OrderField("USER_ID"),
+				xdb.Ref("users.User").Field("user").Inverse("events").
+					InverseComment("The user's events, from the analytics database, with the arguments of Query.events."),
+			),
 		field.String("name").
 			Validate(ValidateEventName).
 			Immutable().
@@ -76,5 +81,7 @@ func (Event) Annotations() []schema.Annotation {
 		entgql.RelayConnection(),
 		entgql.QueryField(),
 		entgql.Mutations(entgql.MutationCreate()),
+		// trackEvent and trackEvents are written by hand: they batch, and check the user.
+		xdb.Policy(xdb.OwnedBy("user_id"), xdb.Immutable(), xdb.AnonymousCreate(), xdb.CustomMutations()),
 	}
 }

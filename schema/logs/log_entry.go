@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/schema/mixin"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
 // LogEntry is one line of a request, audit or client log.
@@ -41,11 +42,13 @@ func (LogEntry) Fields() []ent.Field {
 			Optional().
 			Immutable().
 			SchemaType(map[string]string{dialect.Postgres: "jsonb"}),
-		// user_id refers to users.User; no foreign key crosses databases.
+		// user_id refers to users.User; no foreign key crosses databases, the graph joins them.
 		field.UUID("user_id", uuid.UUID{}).
 			Optional().
 			Nillable().
-			Immutable(),
+			Immutable().
+			Annotations(xdb.Ref("users.User").Field("user").Inverse("logs").
+				InverseComment("The user's log entries, from the logs database, with the arguments of Query.logEntries.")),
 		field.String("request_id").
 			Optional().
 			MaxLen(128).
@@ -74,5 +77,7 @@ func (LogEntry) Annotations() []schema.Annotation {
 		entgql.RelayConnection(),
 		entgql.QueryField(),
 		entgql.Mutations(entgql.MutationCreate()),
+		// createLogEntry is written by hand: a USER's entries default to themselves.
+		xdb.Policy(xdb.OwnedBy("user_id"), xdb.Immutable(), xdb.CustomMutations()),
 	}
 }

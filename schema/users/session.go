@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/schema/mixin"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
 // Session is a logged-in device of a user. Only the SHA-256 of its bearer token is stored.
@@ -64,7 +65,8 @@ func (Session) Indexes() []ent.Index {
 	}
 }
 
-// Annotations of the Session: sessions never appear in the graph.
+// Annotations of the Session: sessions never appear in the graph; graph/account issues and
+// revokes them as the server.
 func (Session) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.Skip(entgql.SkipAll)}
+	return []schema.Annotation{entgql.Skip(entgql.SkipAll), xdb.Policy(xdb.Internal())}
 }

@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/schema/index"
 
 	"github.com/multidb/multidb/schema/mixin"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
 // User is an account. Its ID is the key the analytics and logs databases refer to.
@@ -88,6 +89,9 @@ func (User) Annotations() []schema.Annotation {
 		entgql.RelayConnection(),
 		entgql.QueryField(),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+		// A user owns their own row. createUser (with a password) and deleteUser (with the
+		// cascade's report) are written by hand.
+		xdb.Policy(xdb.OwnedBy("id"), xdb.AdminSets("role"), xdb.CustomMutations()),
 	}
 }
 

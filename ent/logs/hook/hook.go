@@ -9,6 +9,18 @@ import (
 	"github.com/multidb/multidb/ent/logs"
 )
 
+// The AuditEntryFunc type is an adapter to allow the use of ordinary
+// function as AuditEntry mutator.
+type AuditEntryFunc func(context.Context, *logs.AuditEntryMutation) (logs.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuditEntryFunc) Mutate(ctx context.Context, m logs.Mutation) (logs.Value, error) {
+	if mv, ok := m.(*logs.AuditEntryMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *logs.AuditEntryMutation", m)
+}
+
 // The LogEntryFunc type is an adapter to allow the use of ordinary
 // function as LogEntry mutator.
 type LogEntryFunc func(context.Context, *logs.LogEntryMutation) (logs.Value, error)

@@ -8,6 +8,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/ent/logs/auditentry"
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/ent/logs/predicate"
 )
@@ -68,6 +69,33 @@ func (f TraverseFunc) Traverse(ctx context.Context, q logs.Query) error {
 	return f(ctx, query)
 }
 
+// The AuditEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AuditEntryFunc func(context.Context, *logs.AuditEntryQuery) (logs.Value, error)
+
+// Query calls f(ctx, q).
+func (f AuditEntryFunc) Query(ctx context.Context, q logs.Query) (logs.Value, error) {
+	if q, ok := q.(*logs.AuditEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *logs.AuditEntryQuery", q)
+}
+
+// The TraverseAuditEntry type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAuditEntry func(context.Context, *logs.AuditEntryQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAuditEntry) Intercept(next logs.Querier) logs.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAuditEntry) Traverse(ctx context.Context, q logs.Query) error {
+	if q, ok := q.(*logs.AuditEntryQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *logs.AuditEntryQuery", q)
+}
+
 // The LogEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
 type LogEntryFunc func(context.Context, *logs.LogEntryQuery) (logs.Value, error)
 
@@ -98,6 +126,8 @@ func (f TraverseLogEntry) Traverse(ctx context.Context, q logs.Query) error {
 // NewQuery returns the generic Query interface for the given typed query.
 func NewQuery(q logs.Query) (Query, error) {
 	switch q := q.(type) {
+	case *logs.AuditEntryQuery:
+		return &query[*logs.AuditEntryQuery, predicate.AuditEntry, auditentry.OrderOption]{typ: logs.TypeAuditEntry, tq: q}, nil
 	case *logs.LogEntryQuery:
 		return &query[*logs.LogEntryQuery, predicate.LogEntry, logentry.OrderOption]{typ: logs.TypeLogEntry, tq: q}, nil
 	default:

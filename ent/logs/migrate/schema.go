@@ -8,6 +8,35 @@ import (
 )
 
 var (
+	// AuditEntriesColumns holds the columns for the "audit_entries" table.
+	AuditEntriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "actor_id", Type: field.TypeUUID, Nullable: true},
+		{Name: "role", Type: field.TypeString, Nullable: true, Size: 16},
+		{Name: "operation", Type: field.TypeString, Size: 128},
+		{Name: "outcome", Type: field.TypeString, Size: 64},
+		{Name: "target", Type: field.TypeString, Nullable: true, Size: 256},
+		{Name: "request_id", Type: field.TypeString, Nullable: true, Size: 128},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// AuditEntriesTable holds the schema information for the "audit_entries" table.
+	AuditEntriesTable = &schema.Table{
+		Name:       "audit_entries",
+		Columns:    AuditEntriesColumns,
+		PrimaryKey: []*schema.Column{AuditEntriesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditentry_actor_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[1], AuditEntriesColumns[7]},
+			},
+			{
+				Name:    "auditentry_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEntriesColumns[7]},
+			},
+		},
+	}
 	// LogEntriesColumns holds the columns for the "log_entries" table.
 	LogEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -48,6 +77,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		AuditEntriesTable,
 		LogEntriesTable,
 	}
 )

@@ -13,25 +13,29 @@ import (
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/users"
-	"github.com/multidb/multidb/graph/loader"
 )
+
+// Actor is the resolver for the actor field.
+func (r *auditEntryResolver) Actor(ctx context.Context, obj *logs.AuditEntry) (*users.User, error) {
+	return r.resolveAuditEntryActor(ctx, obj)
+}
 
 // User is the resolver for the user field.
 func (r *eventResolver) User(ctx context.Context, obj *analytics.Event) (*users.User, error) {
-	return r.loaders(ctx).EventUser(ctx, obj)
+	return r.resolveEventUser(ctx, obj)
 }
 
 // User is the resolver for the user field.
 func (r *logEntryResolver) User(ctx context.Context, obj *logs.LogEntry) (*users.User, error) {
-	return r.loaders(ctx).LogEntryUser(ctx, obj)
+	return r.resolveLogEntryUser(ctx, obj)
 }
 
 // Events is the resolver for the events field.
 func (r *userResolver) Events(ctx context.Context, obj *users.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error) {
-	return r.loaders(ctx).Events(ctx, obj, loader.EventArgs{After: after, First: first, Before: before, Last: last, Order: orderBy, Where: where})
+	return r.resolveUserEvents(ctx, obj, after, first, before, last, orderBy, where)
 }
 
 // Logs is the resolver for the logs field.
 func (r *userResolver) Logs(ctx context.Context, obj *users.User, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error) {
-	return r.loaders(ctx).Logs(ctx, obj, loader.LogArgs{After: after, First: first, Before: before, Last: last, Order: orderBy, Where: where})
+	return r.resolveUserLogs(ctx, obj, after, first, before, last, orderBy, where)
 }
