@@ -66,9 +66,21 @@ seed-new: ## Scaffold a seeder: make seed-new DB=analytics NAME=demo_funnel
 	$(GO) run ./cmd/multidb new seed $(DB) $(NAME)
 
 .PHONY: schema
-schema: ## Scaffold an ent schema with a name field: make schema DB=users NAME=Team
+schema: ## Scaffold an ent type with a name field, its list, node and mutations: make schema DB=users NAME=Team
 	@test -n "$(DB)" -a -n "$(NAME)" || (echo "usage: make schema DB=users NAME=Team" >&2; exit 2)
 	$(GO) run ./cmd/multidb new schema $(DB) $(NAME)
+	$(MAKE) migration DB=$(DB) NAME=add_$$(echo $(NAME) | tr A-Z a-z)
+
+.PHONY: database
+database: ## Scaffold a database end to end: make database NAME=billing (schema, registry, migrations, compose, seeder)
+	@test -n "$(NAME)" || (echo "usage: make database NAME=billing" >&2; exit 2)
+	$(GO) run ./cmd/multidb new database $(NAME)
+	$(MAKE) generate
+	$(GO) run ./cmd/multidb migrate new init --db $(NAME)
+
+.PHONY: check-scaffold
+check-scaffold: ## In a temporary copy: make database NAME=billing, make schema DB=users NAME=Team, then build, vet and the access and batching tests
+	bash ./scripts/check-scaffold.sh
 
 .PHONY: bench
 bench: ## Seed a large PostgreSQL data set (10,000 users, 1M events, 300,000 log entries) and run the benchmarks

@@ -39,8 +39,21 @@ type Type struct {
 	Name   string // "User"
 	Table  string
 	Policy xdb.PolicyAnnotation
+	// List is the type's root field in the graph ("users"), or "".
+	List string
+	// Refs are the type's fields that hold the id of a row in another database.
+	Refs []Ref
 	// Nodes loads the rows of the given ids, in one statement; nil for types outside the graph.
 	Nodes func(ctx context.Context, c *Clients, ids []uuid.UUID) ([]any, error)
+}
+
+// Ref is a field that holds the id of a row in another database (schema/xdb.Ref).
+type Ref struct {
+	Column  string // "user_id"
+	Field   string // the GraphQL field that resolves to the row: "user"
+	Target  string // "users.User"
+	Inverse string // the connection on the target: "events", or ""
+	Cascade bool   // deleting the target deletes the row
 }
 
 // Query is what the access rules need of any query.

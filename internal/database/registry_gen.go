@@ -53,6 +53,7 @@ var Registry = []Spec{
 				Name:   "User",
 				Table:  "users",
 				Policy: xdb.PolicyAnnotation{Kind: "owned", Owner: "id", Immutable: false, ReadOnly: false, CustomMutations: true, AdminFields: []string{"role"}, AnonymousCreate: false},
+				List:   "users",
 				Nodes: func(ctx context.Context, c *Clients, ids []uuid.UUID) ([]any, error) {
 					return asAny(c.Users.User.Query().Where(usersuser.IDIn(ids...)).All(ctx))
 				},
@@ -71,6 +72,10 @@ var Registry = []Spec{
 				Name:   "Event",
 				Table:  "events",
 				Policy: xdb.PolicyAnnotation{Kind: "owned", Owner: "user_id", Immutable: true, ReadOnly: false, CustomMutations: true, AdminFields: []string(nil), AnonymousCreate: true},
+				List:   "events",
+				Refs: []Ref{
+					{Column: "user_id", Field: "user", Target: "users.User", Inverse: "events", Cascade: true},
+				},
 				Nodes: func(ctx context.Context, c *Clients, ids []uuid.UUID) ([]any, error) {
 					return asAny(c.Analytics.Event.Query().Where(analyticsevent.IDIn(ids...)).All(ctx))
 				},
@@ -89,6 +94,10 @@ var Registry = []Spec{
 				Name:   "AuditEntry",
 				Table:  "audit_entries",
 				Policy: xdb.PolicyAnnotation{Kind: "admin", Owner: "", Immutable: false, ReadOnly: true, CustomMutations: false, AdminFields: []string(nil), AnonymousCreate: false},
+				List:   "auditEntries",
+				Refs: []Ref{
+					{Column: "actor_id", Field: "actor", Target: "users.User", Inverse: "", Cascade: false},
+				},
 				Nodes: func(ctx context.Context, c *Clients, ids []uuid.UUID) ([]any, error) {
 					return asAny(c.Logs.AuditEntry.Query().Where(logsauditentry.IDIn(ids...)).All(ctx))
 				},
@@ -97,6 +106,10 @@ var Registry = []Spec{
 				Name:   "LogEntry",
 				Table:  "log_entries",
 				Policy: xdb.PolicyAnnotation{Kind: "owned", Owner: "user_id", Immutable: true, ReadOnly: false, CustomMutations: true, AdminFields: []string(nil), AnonymousCreate: false},
+				List:   "logEntries",
+				Refs: []Ref{
+					{Column: "user_id", Field: "user", Target: "users.User", Inverse: "logs", Cascade: true},
+				},
 				Nodes: func(ctx context.Context, c *Clients, ids []uuid.UUID) ([]any, error) {
 					return asAny(c.Logs.LogEntry.Query().Where(logslogentry.IDIn(ids...)).All(ctx))
 				},
