@@ -16,6 +16,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/multidb/multidb/internal/config"
+	"github.com/multidb/multidb/internal/database"
 )
 
 const (
@@ -23,11 +26,18 @@ const (
 	envExample  = "../../.env.example"
 )
 
-// databases maps each database to its compose service and the variable that holds its URL.
-var databases = []struct{ service, envVar string }{
-	{"users-db", "USERS_DATABASE_URL"},
-	{"analytics-db", "ANALYTICS_DATABASE_URL"},
-	{"logs-db", "LOGS_DATABASE_URL"},
+// composeDB is a registered database as compose runs it: its own PostgreSQL service and the
+// variable that gives migrate and api its URL.
+type composeDB struct{ name, service, envVar string }
+
+// databases lists every database of the registry, so that a database added to schema/ but not
+// to docker-compose.yml or .env.example fails these tests instead of going unnoticed.
+func databases() []composeDB {
+	var dbs []composeDB
+	for _, name := range database.Names() {
+		dbs = append(dbs, composeDB{name: name, service: name + "-db", envVar: config.EnvVar(name)})
+	}
+	return dbs
 }
 
 // loadCompose loads docker-compose.yml as `ENV=staging docker compose config` would, but with
@@ -85,7 +95,7 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 func TestComposeDatabases(t *testing.T) {
 	p := loadCompose(t)
 	volumeOwner := map[string]string{}
-	for _, db := range databases {
+	for _, db := range databases() {
 		s := service(t, p, db.service)
 		if s.HealthCheck == nil || s.HealthCheck.Disable || len(s.HealthCheck.Test) == 0 {
 			t.Errorf("%s: no health check; migrate and api wait for service_healthy", db.service)
@@ -118,7 +128,7 @@ func TestComposeMigrate(t *testing.T) {
 	if got, want := []string(m.Command), []string{"migrate", "up"}; !slices.Equal(got, want) {
 		t.Errorf("migrate: command %q, want %q", got, want)
 	}
-	for _, db := range databases {
+	for _, db := range databases() {
 		dependsOn(t, m, db.service, types.ServiceConditionHealthy)
 	}
 	if m.Restart != "" && m.Restart != types.RestartPolicyNo {
@@ -131,7 +141,7 @@ func TestComposeAPI(t *testing.T) {
 	p := loadCompose(t)
 	api := service(t, p, "api")
 	dependsOn(t, api, "migrate", types.ServiceConditionCompletedSuccessfully)
-	for _, db := range databases {
+	for _, db := range databases() {
 		dependsOn(t, api, db.service, types.ServiceConditionHealthy)
 	}
 	published := false
@@ -175,7 +185,7 @@ func checkDatabaseEnv(t *testing.T, p *types.Project, s types.ServiceConfig) {
 	if env := deref(s.Environment["ENV"]); env != "staging" {
 		t.Errorf("%s: ENV=%q, want staging (what the loader was given)", s.Name, env)
 	}
-	for _, db := range databases {
+	for _, db := range databases() {
 		raw := deref(s.Environment[db.envVar])
 		if raw == "" {
 			t.Errorf("%s: %s is not set", s.Name, db.envVar)
