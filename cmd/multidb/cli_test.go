@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/multidb/multidb/internal/config"
+	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/internal/seed"
 	"github.com/multidb/multidb/internal/testdb"
 )
 
@@ -17,7 +21,11 @@ import (
 // with the process environment cleared of multidb's variables.
 func inDir(t *testing.T, files map[string]string) {
 	t.Helper()
-	for _, k := range []string{"ENV", "PORT", "DATA_DIR", "USERS_DATABASE_URL", "ANALYTICS_DATABASE_URL", "LOGS_DATABASE_URL"} {
+	vars := []string{"ENV", "PORT", "DATA_DIR"}
+	for _, name := range database.Names() {
+		vars = append(vars, config.EnvVar(name))
+	}
+	for _, k := range vars {
 		if v, ok := os.LookupEnv(k); ok {
 			os.Unsetenv(k)
 			t.Cleanup(func() { os.Setenv(k, v) })
@@ -39,30 +47,59 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// migrateStates parses `migrate status`: the state column ("current", "behind: …") of each
+// database.
+func migrateStates(t *testing.T, out string) map[string]string {
+	t.Helper()
+	states := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			t.Fatalf("migrate status: unexpected line %q in\n%s", line, out)
+		}
+		states[f[0]] = strings.Join(f[4:], " ")
+	}
+	return states
+}
+
+// wantStates fails unless every registered database, and only those, is in the state of
+// want (want(name) returns "current" or "behind").
+func wantStates(t *testing.T, when, out string, want func(name string) string) {
+	t.Helper()
+	states := migrateStates(t, out)
+	if len(states) != len(database.Registry) {
+		t.Errorf("%s: status lists %d databases, the registry %d:\n%s", when, len(states), len(database.Registry), out)
+	}
+	for _, name := range database.Names() {
+		if w := want(name); !strings.HasPrefix(states[name], w) {
+			t.Errorf("%s: %s is %q, want %s:\n%s", when, name, states[name], w, out)
+		}
+	}
+}
+
 func TestMigrateStagingOnPostgres(t *testing.T) {
 	testdb.RequirePostgres(t, true)
+	names := database.Names()
 	env := "ENV=staging\n"
-	for _, name := range []string{"users", "analytics", "logs"} {
+	for _, name := range names {
 		env += config.EnvVar(name) + "=" + testdb.URL(t, config.Postgres, name) + "\n"
 	}
 	inDir(t, map[string]string{".env": "ENV=staging\n", ".env.staging": env})
+	all := func(state string) func(string) string { return func(string) string { return state } }
 
 	out, err := runCLI(t, "migrate", "status")
 	if err != nil {
 		t.Fatalf("status before: %v\n%s", err, out)
 	}
-	if strings.Count(out, "behind") != 3 {
-		t.Errorf("status before migrating: want three databases behind, got\n%s", out)
-	}
+	wantStates(t, "status before migrating", out, all("behind"))
 	if out, err = runCLI(t, "migrate", "--dry-run"); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "CREATE TABLE") {
 		t.Errorf("dry run printed no SQL:\n%s", out)
 	}
-	if out, _ = runCLI(t, "migrate", "status"); strings.Count(out, "behind") != 3 {
-		t.Errorf("dry run applied something:\n%s", out)
-	}
+	out, _ = runCLI(t, "migrate", "status")
+	wantStates(t, "after a dry run", out, all("behind"))
 	if out, err = runCLI(t, "migrate"); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
@@ -70,19 +107,22 @@ func TestMigrateStagingOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatalf("status after: %v\n%s", err, out)
 	}
-	if strings.Count(out, "current") != 3 {
-		t.Errorf("status after migrating: want three databases current, got\n%s", out)
+	wantStates(t, "status after migrating", out, all("current"))
+	if out, err = runCLI(t, "migrate"); err != nil || strings.Count(out, "up to date") != len(names) {
+		t.Errorf("second migrate: err %v, want an 'up to date' line per database (%d):\n%s", err, len(names), out)
 	}
-	if out, err = runCLI(t, "migrate"); err != nil || strings.Count(out, "up to date") != 3 {
-		t.Errorf("second migrate: err %v, want three 'up to date' lines:\n%s", err, out)
-	}
-	if out, err = runCLI(t, "migrate", "down", "1", "--db", "logs"); err != nil {
+	// Any database will do: down 1 leaves it behind and every other one current.
+	down := names[len(names)-1]
+	if out, err = runCLI(t, "migrate", "down", "1", "--db", down); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	out, _ = runCLI(t, "migrate", "status")
-	if strings.Count(out, "current") != 2 || !strings.Contains(out, "logs") || strings.Count(out, "behind") != 1 {
-		t.Errorf("after down 1 --db logs: want logs behind, the others current:\n%s", out)
-	}
+	wantStates(t, "after down 1 --db "+down, out, func(name string) string {
+		if name == down {
+			return "behind"
+		}
+		return "current"
+	})
 }
 
 func TestMigrateAndSeedTheDevelopmentDefault(t *testing.T) {
@@ -93,21 +133,55 @@ func TestMigrateAndSeedTheDevelopmentDefault(t *testing.T) {
 	if out, err := runCLI(t, "migrate"); err != nil {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
-	for _, name := range []string{"users", "analytics", "logs"} {
+	for _, name := range database.Names() {
 		if _, err := os.Stat(filepath.Join("data", name+".db")); err != nil {
 			t.Errorf("data/%s.db: %v", name, err)
 		}
 	}
-	out, err := runCLI(t, "seed")
-	if err != nil || strings.Count(out, "seeded") != 3 {
-		t.Fatalf("seed: err %v, want three databases seeded:\n%s", err, out)
+	// What the seeds print follows the seeders listed, whatever they are: each development
+	// seeder runs once, and a database without any says so.
+	mine := map[string][]string{}
+	for _, s := range seed.Seeders {
+		if slices.Contains(s.Envs, config.Development) {
+			mine[s.DB] = append(mine[s.DB], s.Name)
+		}
 	}
-	if out, err = runCLI(t, "seed"); err != nil || strings.Contains(out, "seeded 2") || strings.Count(out, "nothing to seed") != 3 {
+	out, err := runCLI(t, "seed")
+	if err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	ran := 0
+	for _, name := range database.Names() {
+		for _, s := range mine[name] {
+			ran++
+			if !strings.Contains(out, name+": seeded "+s+"\n") {
+				t.Errorf("seed: no line for %s's seeder %s:\n%s", name, s, out)
+			}
+		}
+		if len(mine[name]) == 0 && !strings.Contains(out, name+": nothing to seed") {
+			t.Errorf("seed: %s has no development seeder and says nothing:\n%s", name, out)
+		}
+	}
+	if n := strings.Count(out, ": seeded "); n != ran {
+		t.Errorf("seed: %d seeders ran, want the %d development ones:\n%s", n, ran, out)
+	}
+	if out, err = runCLI(t, "seed"); err != nil || strings.Contains(out, ": seeded ") {
 		t.Errorf("second seed: err %v, want nothing seeded:\n%s", err, out)
+	}
+	for _, name := range database.Names() {
+		want := fmt.Sprintf("%s: nothing to seed for %s (%d already seeded)", name, config.Development, len(mine[name]))
+		if !strings.Contains(out, want) {
+			t.Errorf("second seed: want %q in:\n%s", want, out)
+		}
 	}
 }
 
 func TestCommandErrors(t *testing.T) {
+	names := database.Names()
+	if len(names) < 2 {
+		t.Fatalf("the registry has %d databases; these cases need two", len(names))
+	}
+	first, second, last := config.EnvVar(names[0]), config.EnvVar(names[1]), config.EnvVar(names[len(names)-1])
 	tests := []struct {
 		name  string
 		files map[string]string
@@ -115,9 +189,10 @@ func TestCommandErrors(t *testing.T) {
 		want  string
 		isCfg bool
 	}{
-		{"staging without a URL", map[string]string{".env.staging": "USERS_DATABASE_URL=postgres://127.0.0.1:5432/x\n"}, []string{"migrate"}, "ANALYTICS_DATABASE_URL is not set", true},
-		{"unknown scheme", map[string]string{".env": "LOGS_DATABASE_URL=mongodb://h/x\n"}, []string{"seed"}, "LOGS_DATABASE_URL", true},
-		{"unreachable server", map[string]string{".env": "USERS_DATABASE_URL=postgres://postgres@127.0.0.1:1/nope\n"}, []string{"migrate"}, "cannot reach USERS_DATABASE_URL", false},
+		// The first database has its URL; the next one in the registry is the first to miss it.
+		{"staging without a URL", map[string]string{".env.staging": first + "=postgres://127.0.0.1:5432/x\n"}, []string{"migrate"}, second + " is not set", true},
+		{"unknown scheme", map[string]string{".env": last + "=mongodb://h/x\n"}, []string{"seed"}, last, true},
+		{"unreachable server", map[string]string{".env": first + "=postgres://postgres@127.0.0.1:1/nope\n"}, []string{"migrate"}, "cannot reach " + first, false},
 		{"unknown database", nil, []string{"migrate", "--db", "orders"}, `"orders" is not a database`, false},
 		{"bad down count", nil, []string{"migrate", "down", "zero"}, "N must be a positive number", false},
 		{"unknown command", nil, []string{"frobnicate"}, "unknown command", false},
