@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,15 +62,19 @@ func TestShippedMigrationsMatchTheSchema(t *testing.T) {
 	}
 }
 
+// probeColumn is the column TestGenerateWritesTheNextFileForEveryDialect adds. No schema has it,
+// unlike a column a team might add itself (README's own example adds avatar_url to users).
+const probeColumn = "generate_test_probe"
+
 // TestGenerateWritesTheNextFileForEveryDialect changes a schema and checks that the new files
 // hold the change, keep atlas.sum valid, and apply on top of the shipped ones.
 func TestGenerateWritesTheNextFileForEveryDialect(t *testing.T) {
 	testdb.RequirePostgres(t, true)
 	spec, _ := database.Lookup("users")
 	changed := spec
-	changed.Tables = withAvatar(spec.Tables)
+	changed.Tables = withProbe(t, spec.Tables, "users")
 	root := copyShipped(t, spec.Name)
-	files, err := migration.Generate(context.Background(), root, changed, "add_avatar", testdb.ServerURL())
+	files, err := migration.Generate(context.Background(), root, changed, "add_probe", testdb.ServerURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,8 +86,8 @@ func TestGenerateWritesTheNextFileForEveryDialect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasSuffix(f, "_add_avatar.sql") || !strings.Contains(string(b), "avatar_url") {
-			t.Errorf("%s does not add avatar_url:\n%s", f, b)
+		if !strings.HasSuffix(f, "_add_probe.sql") || !strings.Contains(string(b), probeColumn) {
+			t.Errorf("%s does not add %s:\n%s", f, probeColumn, b)
 		}
 		dir, err := migrate.NewLocalDir(filepath.Dir(f))
 		if err != nil {
@@ -100,26 +105,37 @@ func TestGenerateWritesTheNextFileForEveryDialect(t *testing.T) {
 			}
 			db := openDB(t, dialect, spec.Name)
 			applied, err := newMigrator(t, db, migration.WithDir(dir)).Up(context.Background(), 0)
-			if err != nil || len(applied) < 2 || applied[len(applied)-1].Description != "add_avatar" {
+			if err != nil || len(applied) < 2 || applied[len(applied)-1].Description != "add_probe" {
 				t.Fatalf("applied %v, err %v; want the shipped files, then the new one", applied, err)
 			}
-			if cols := columns(t, db, "users"); !strings.Contains(strings.Join(cols, ","), "avatar_url") {
-				t.Errorf("users columns %v lack avatar_url", cols)
+			if cols := columns(t, db, "users"); !slices.Contains(cols, probeColumn) {
+				t.Errorf("users columns %v lack %s", cols, probeColumn)
 			}
 		})
 	}
 }
 
-// withAvatar returns a copy of tables whose users table has one more column.
-func withAvatar(tables []*entschema.Table) []*entschema.Table {
+// withProbe returns a copy of tables whose table named table has probeColumn too.
+func withProbe(t *testing.T, tables []*entschema.Table, table string) []*entschema.Table {
+	t.Helper()
 	out := make([]*entschema.Table, len(tables))
+	found := false
 	for i, tbl := range tables {
 		c := *tbl
-		if c.Name == "users" {
+		if c.Name == table {
+			found = true
+			for _, col := range c.Columns {
+				if col.Name == probeColumn {
+					t.Fatalf("table %s already has column %s; the test needs a column of its own", table, probeColumn)
+				}
+			}
 			c.Columns = append(append([]*entschema.Column{}, c.Columns...),
-				&entschema.Column{Name: "avatar_url", Type: field.TypeString, Nullable: true})
+				&entschema.Column{Name: probeColumn, Type: field.TypeString, Nullable: true})
 		}
 		out[i] = &c
+	}
+	if !found {
+		t.Fatalf("no table %s in the schema", table)
 	}
 	return out
 }

@@ -125,6 +125,15 @@ func assertTables(t *testing.T, db *database.DB, want ...string) {
 	}
 }
 
+// specTables lists the tables of a database's ent schema.
+func specTables(spec database.Spec) []string {
+	names := make([]string, len(spec.Tables))
+	for i, tbl := range spec.Tables {
+		names[i] = tbl.Name
+	}
+	return names
+}
+
 // columns lists the columns of table in db, in order.
 func columns(t *testing.T, db *database.DB, table string) []string {
 	t.Helper()
