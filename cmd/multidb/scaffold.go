@@ -119,7 +119,7 @@ func newSchema(root, db, name string, stdout io.Writer) error {
 	if err := writeNew(path, src.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created %s (admins only: its policy is at the end of the file)\nnext: make migration DB=%s NAME=add_%s\n", path, db, snake(plural(name)))
+	fmt.Fprintf(stdout, "created %s: admins only until you change its policy (at the end of the file)\n", path)
 	return nil
 }
 
