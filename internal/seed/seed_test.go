@@ -3,32 +3,55 @@ package seed_test
 import (
 	"context"
 	"io"
-	"strings"
+	"maps"
+	"slices"
 	"testing"
 
+	"github.com/multidb/multidb/ent/users/user"
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/seed"
 	"github.com/multidb/multidb/internal/testdb"
 )
 
-type counts struct{ users, events, logs int }
-
-func count(t *testing.T, set *database.Set) counts {
+// tableRows counts the rows of every table of every database, keyed "db.table". It walks the
+// registry's schemas, so that a table a team adds is counted too.
+func tableRows(t *testing.T, set *database.Set) map[string]int {
 	t.Helper()
-	ctx := context.Background()
-	var c counts
-	var err error
-	if c.users, err = set.Users.User.Query().Count(ctx); err != nil {
-		t.Fatal(err)
+	rows := map[string]int{}
+	for _, db := range set.DBs {
+		for _, tbl := range db.Tables {
+			var n int
+			if err := db.SQL.QueryRow(`SELECT count(*) FROM "` + tbl.Name + `"`).Scan(&n); err != nil {
+				t.Fatalf("count %s.%s: %v", db.Name, tbl.Name, err)
+			}
+			rows[db.Name+"."+tbl.Name] = n
+		}
 	}
-	if c.events, err = set.Analytics.Event.Query().Count(ctx); err != nil {
-		t.Fatal(err)
+	return rows
+}
+
+// seedersOf lists, in run order, the seeders of seed.Seeders that run in db for env.
+func seedersOf(db, env string) []string {
+	var names []string
+	for _, s := range seed.Seeders {
+		if s.DB == db && slices.Contains(s.Envs, env) {
+			names = append(names, s.Name)
+		}
 	}
-	if c.logs, err = set.Logs.LogEntry.Query().Count(ctx); err != nil {
-		t.Fatal(err)
+	slices.Sort(names)
+	return names
+}
+
+// assertApplied fails unless every database records exactly the seeders of env listed for it.
+func assertApplied(t *testing.T, set *database.Set, env string) {
+	t.Helper()
+	for _, db := range set.DBs {
+		applied, err := seed.Applied(context.Background(), db, env)
+		if want := seedersOf(db.Name, env); err != nil || !slices.Equal(applied, want) {
+			t.Errorf("%s records %v (err %v) for %s, want %v", db.Name, applied, err, env, want)
+		}
 	}
-	return c
 }
 
 func TestDevelopmentSeedsAreIdempotent(t *testing.T) {
@@ -39,34 +62,39 @@ func TestDevelopmentSeedsAreIdempotent(t *testing.T) {
 			if _, err := seed.Run(ctx, set, seed.Seeders, config.Development, nil, io.Discard); err != nil {
 				t.Fatal(err)
 			}
-			first := count(t, set)
-			if first.users != len(seed.DemoUsers) || first.events == 0 || first.logs == 0 {
-				t.Fatalf("got %+v after seeding, want %d users with events and logs", first, len(seed.DemoUsers))
-			}
-			// Every demo event and log belongs to a demo user: the stitching has data to show.
+			first := tableRows(t, set)
+			// Every demo user is there, with events and logs: the stitching has data to show.
+			// Other seeders may add rows of their own.
 			for _, u := range seed.DemoUsers {
+				if ok, err := set.Users.User.Query().Where(user.ID(u.ID)).Exist(ctx); err != nil || !ok {
+					t.Errorf("demo user %s: exists %v (err %v), want it seeded", u.Email, ok, err)
+				}
 				n, err := set.Analytics.Event.Query().Where(eventOf(u)).Count(ctx)
 				if err != nil || n == 0 {
 					t.Errorf("user %s: %d events (err %v), want some", u.Email, n, err)
 				}
+				if n, err := set.Logs.LogEntry.Query().Where(logOf(u)).Count(ctx); err != nil || n == 0 {
+					t.Errorf("user %s: %d log entries (err %v), want some", u.Email, n, err)
+				}
 			}
+			assertApplied(t, set, config.Development)
 
 			results, err := seed.Run(ctx, set, seed.Seeders, config.Development, nil, io.Discard)
 			if err != nil {
 				t.Fatalf("second run: %v", err)
 			}
-			if second := count(t, set); second != first {
-				t.Errorf("second run changed the data: got %+v, want %+v", second, first)
+			if second := tableRows(t, set); !maps.Equal(second, first) {
+				t.Errorf("second run changed the data: got %v, want %v", second, first)
+			}
+			if len(results) != len(set.DBs) {
+				t.Errorf("second run: %d results, want one per database (%d)", len(results), len(set.DBs))
 			}
 			for _, r := range results {
-				if len(r.Ran) != 0 || len(r.Skipped) == 0 {
-					t.Errorf("%s: second run ran %v, skipped %v; want nothing run", r.DB, r.Ran, r.Skipped)
+				if want := seedersOf(r.DB, config.Development); len(r.Ran) != 0 || !slices.Equal(r.Skipped, want) {
+					t.Errorf("%s: second run ran %v, skipped %v; want nothing run and %v skipped", r.DB, r.Ran, r.Skipped, want)
 				}
 			}
-			applied, err := seed.Applied(ctx, set.Get("users"), config.Development)
-			if err != nil || len(applied) != 1 || !strings.HasSuffix(applied[0], "demo_users") {
-				t.Errorf("users records %v (err %v), want the demo_users seeder", applied, err)
-			}
+			assertApplied(t, set, config.Development)
 		})
 	}
 }
@@ -77,8 +105,23 @@ func TestProductionGetsNoDemoData(t *testing.T) {
 	if _, err := seed.Run(ctx, set, seed.Seeders, config.Production, nil, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if c := count(t, set); c != (counts{}) {
-		t.Errorf("production seeding wrote %+v, want nothing", c)
+	assertApplied(t, set, config.Production)
+	for _, u := range seed.DemoUsers {
+		if ok, err := set.Users.User.Query().Where(user.ID(u.ID)).Exist(ctx); err != nil || ok {
+			t.Errorf("demo user %s: exists %v (err %v) after production seeding, want not", u.Email, ok, err)
+		}
+	}
+	// A database that no seeder fills in production stays empty.
+	rows := tableRows(t, set)
+	for _, db := range set.DBs {
+		if len(seedersOf(db.Name, config.Production)) > 0 {
+			continue
+		}
+		for _, tbl := range db.Tables {
+			if n := rows[db.Name+"."+tbl.Name]; n != 0 {
+				t.Errorf("production seeding wrote %d rows to %s.%s, want none", n, db.Name, tbl.Name)
+			}
+		}
 	}
 }
 
@@ -98,8 +141,10 @@ func TestFailedSeederLeavesNothingBehind(t *testing.T) {
 	if _, err := seed.Run(ctx, set, failing, config.Test, nil, io.Discard); err == nil {
 		t.Fatal("got no error, want the unique violation")
 	}
-	if c := count(t, set); c.users != 0 {
-		t.Errorf("got %d users after a failed seeder, want 0", c.users)
+	for table, n := range tableRows(t, set) {
+		if n != 0 {
+			t.Errorf("%s holds %d rows after a failed seeder, want none", table, n)
+		}
 	}
 	if applied, _ := seed.Applied(ctx, set.Get("users"), config.Test); len(applied) != 0 {
 		t.Errorf("failed seeder recorded as %v, want not recorded", applied)
