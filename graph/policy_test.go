@@ -554,3 +554,67 @@ func TestStatementsPerLevelOfEveryEdge(t *testing.T) {
 func levels(db1 string, n1 int, db2 string, n2 int) map[string]int {
 	return map[string]int{db1: n1, db2: n2}
 }
+
+// TestDeleteUserFollowsEveryReference deletes a user and checks every reference to users in
+// every database: rows that refer with xdb.Cascade are gone, the others (audit entries) stay.
+func TestDeleteUserFollowsEveryReference(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		types := graphTypes()
+		w := newWorld(t, e, types)
+		var out struct {
+			DeleteUser struct {
+				Removed []struct {
+					Database string
+					Count    int
+				}
+			}
+		}
+		e.query(t, `mutation($id: ID!) { deleteUser(id: $id) { removed { database count } } }`, map[string]any{"id": w.b}, &out)
+		removed := map[string]int{}
+		for _, r := range out.DeleteUser.Removed {
+			removed[r.Database] += r.Count
+		}
+		wantRemoved := map[string]int{"users": 1}
+		for _, gt := range types {
+			for _, ref := range gt.refs() {
+				if ref.Target != "users.User" {
+					continue
+				}
+				referring := 0
+				for _, r := range w.rows[gt.key()] {
+					if r.refs[ref.Column] == w.b {
+						referring++
+					}
+				}
+				if referring == 0 {
+					t.Fatalf("%s: the world has no row referring to the user", gt.key())
+				}
+				q := fmt.Sprintf(`SELECT COUNT(*) FROM "%s" WHERE "%s" = %s`, gt.table.Name, ref.Column, placeholder(e, gt.db))
+				var left int
+				if err := e.set.Get(gt.db).SQL.QueryRow(q, w.b).Scan(&left); err != nil {
+					t.Fatal(err)
+				}
+				if ref.Cascade {
+					wantRemoved[gt.db] += referring
+					if left != 0 {
+						t.Errorf("%s.%s: %d rows of the deleted user left, want 0", gt.key(), ref.Column, left)
+					}
+				} else if left != referring {
+					t.Errorf("%s.%s: %d rows of the deleted user left, want the %d kept", gt.key(), ref.Column, left, referring)
+				}
+			}
+		}
+		for db, n := range wantRemoved {
+			if removed[db] != n {
+				t.Errorf("deleteUser reports %d rows removed from %s, want %d", removed[db], db, n)
+			}
+		}
+	})
+}
+
+func placeholder(e *env, db string) string {
+	if e.set.Get(db).Dialect() == dialect.Postgres {
+		return "$1"
+	}
+	return "?"
+}
