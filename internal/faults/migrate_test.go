@@ -54,7 +54,7 @@ func openLogs(url string) (*database.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Name, cfg.EnvVar = "logs", "LOGS_DATABASE_URL"
+	cfg.Name, cfg.EnvVar = "logs", config.EnvVar("logs")
 	pool, err := sql.Open(cfg.Driver, cfg.DSN)
 	if err != nil {
 		return nil, err
