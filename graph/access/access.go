@@ -177,6 +177,10 @@ func (r rules) check(ctx context.Context, m ent.Mutation) error {
 		}
 	}
 	if !create {
+		// A USER may not give their rows away.
+		if owner, set := m.Field(p.Owner); set && owner != v.UserID && !isPtrTo(owner, v.UserID) {
+			return apierror.Forbiddenf("only an admin may change %s of a %s", p.Owner, m.Type())
+		}
 		wm.WhereP(sql.FieldEQ(p.Owner, v.UserID))
 		return nil
 	}
