@@ -289,9 +289,7 @@ func testUserWrites(t *testing.T, h, u *env) {
 		self := h.as(h.session(t, userID(5), time.Now().Add(time.Hour)))
 		var p deletePayload
 		self.query(t, deleteUser, map[string]any{"id": userID(5)}, &p)
-		if got, want := p.removed(), map[string]int{"users": 1, "analytics": smallFixture.events(5), "logs": smallFixture.logs(5)}; fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("removed %v, want %v", got, want)
-		}
+		wantRemoved(t, "removed", p, map[string]int{"users": 1, "analytics": smallFixture.events(5), "logs": smallFixture.logs(5)})
 		// The account's sessions went with it.
 		r, hdr := rawPost(t, self, "Bearer "+self.token, meDoc)
 		wantUnauthorized(t, r, hdr)
