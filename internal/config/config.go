@@ -61,6 +61,11 @@ type Pool struct {
 	MaxConns         int           // MAX_CONNS: open connections at most (20; SQLite 4)
 	ConnWait         time.Duration // CONN_WAIT: how long a statement waits for a free connection (2s)
 	StatementTimeout time.Duration // STATEMENT_TIMEOUT: PostgreSQL cancels longer statements (30s; 0 = none)
+	// The network of PostgreSQL connections (SQLite has none: a file, bounded by its busy
+	// timeout and by each statement's context).
+	ConnectTimeout time.Duration // CONNECT_TIMEOUT: dial and handshake of a connection (5s)
+	Keepalive      time.Duration // KEEPALIVE: TCP keepalive idle time and interval (15s; 0 = off)
+	TCPUserTimeout time.Duration // TCP_USER_TIMEOUT: unacknowledged data drops the connection after (20s; 0 = system default)
 }
 
 // Database returns the named database's settings.
@@ -186,7 +191,8 @@ func withPool(db Database, lookup func(string) (string, bool)) (Database, error)
 		}
 		return "", "", false
 	}
-	db.Pool = Pool{MaxConns: 20, ConnWait: 2 * time.Second, StatementTimeout: 30 * time.Second}
+	db.Pool = Pool{MaxConns: 20, ConnWait: 2 * time.Second, StatementTimeout: 30 * time.Second,
+		ConnectTimeout: 5 * time.Second, Keepalive: 15 * time.Second, TCPUserTimeout: 20 * time.Second}
 	if db.Dialect == SQLite {
 		db.Pool.MaxConns = 4
 	}
@@ -200,7 +206,8 @@ func withPool(db Database, lookup func(string) (string, bool)) (Database, error)
 	for _, d := range []struct {
 		key string
 		to  *time.Duration
-	}{{"CONN_WAIT", &db.Pool.ConnWait}, {"STATEMENT_TIMEOUT", &db.Pool.StatementTimeout}} {
+	}{{"CONN_WAIT", &db.Pool.ConnWait}, {"STATEMENT_TIMEOUT", &db.Pool.StatementTimeout},
+		{"CONNECT_TIMEOUT", &db.Pool.ConnectTimeout}, {"KEEPALIVE", &db.Pool.Keepalive}, {"TCP_USER_TIMEOUT", &db.Pool.TCPUserTimeout}} {
 		if k, v, ok := setting(d.key); ok {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur < 0 {

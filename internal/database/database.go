@@ -94,9 +94,18 @@ func openPool(dbcfg config.Database) (*sql.DB, error) {
 	if dbcfg.Dialect == config.Postgres && dbcfg.Pool.StatementTimeout > 0 {
 		dsn = withStatementTimeout(dsn, dbcfg.Pool.StatementTimeout)
 	}
-	pool, err := sql.Open(dbcfg.Driver, dsn)
-	if err != nil {
-		return nil, err
+	var pool *sql.DB
+	if dbcfg.Dialect == config.Postgres {
+		c, err := newPostgresConnector(dsn, dbcfg.Pool)
+		if err != nil {
+			return nil, err
+		}
+		pool = sql.OpenDB(c)
+	} else {
+		var err error
+		if pool, err = sql.Open(dbcfg.Driver, dsn); err != nil {
+			return nil, err
+		}
 	}
 	pool.SetConnMaxIdleTime(5 * time.Minute)
 	maxConns := max(dbcfg.Pool.MaxConns, 1)
