@@ -4,6 +4,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,8 +34,13 @@ var ErrConfig = errors.New("config")
 
 // Config is everything multidb reads from its environment.
 type Config struct {
-	Env       string
-	Port      int
+	Env  string
+	Port int
+	// Host is the interface serve listens on (HOST); "" is every interface, which a container
+	// needs to be reached through its published port.
+	Host string
+	// Listen is the address serve listens on: LISTEN_ADDR when set, else HOST and PORT.
+	Listen    string
 	DataDir   string
 	Databases []Database
 	// Lookup reads any other variable with the same precedence (process, then .env files).
@@ -139,6 +145,21 @@ func load(dir string, names []string, getenv func(string) (string, bool)) (*Conf
 			return nil, fmt.Errorf("%w: PORT=%q is not a port number; set PORT to a number such as 8080", ErrConfig, v)
 		}
 		cfg.Port = port
+	}
+	if v, ok := lookup("HOST"); ok && v != "" {
+		if strings.ContainsAny(v, " /") || (strings.Contains(v, ":") && net.ParseIP(v) == nil) {
+			return nil, fmt.Errorf("%w: HOST=%q is not a host name or IP address; use e.g. HOST=127.0.0.1, or leave it empty for every interface", ErrConfig, v)
+		}
+		cfg.Host = v
+	}
+	cfg.Listen = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	if v, ok := lookup("LISTEN_ADDR"); ok && v != "" {
+		host, port, err := net.SplitHostPort(v)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("%w: LISTEN_ADDR=%q is not host:port; use e.g. LISTEN_ADDR=127.0.0.1:8080 or :8080 (every interface)", ErrConfig, v)
+		}
+		cfg.Host, cfg.Listen = host, v
+		cfg.Port, _ = strconv.Atoi(port)
 	}
 	cfg.DataDir = filepath.Join(dir, "data")
 	if v, ok := lookup("DATA_DIR"); ok && v != "" {
