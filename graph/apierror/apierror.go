@@ -205,13 +205,14 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case timedOut(ctx, err):
 			// Whatever the driver made of the cancellation, the cause is the request's deadline.
 			log.WarnContext(ctx, "graphql: request timed out", "path", gerr.Path.String(), "err", err)
+			name := timedOutOn(err) // before set, which cuts gerr (maybe err itself) from its cause
 			set(gerr, Timeout, "the request ran out of time and was cancelled")
-			if name := timedOutOn(err); name != "" {
+			if name != "" {
 				set(gerr, Timeout, fmt.Sprintf("the request ran out of time waiting for the %s database", name))
 				gerr.Extensions["database"] = name
 			}
 		case errors.As(err, new(*database.BusyError)):
-			name := database.Name(err)
+			name := database.Name(err) // before set, as above
 			log.WarnContext(ctx, "graphql: database busy", "database", name, "path", gerr.Path.String(), "err", err)
 			set(gerr, DatabaseBusy, fmt.Sprintf("the %s database is busy: every connection is in use; retry shortly", name))
 			gerr.Extensions["database"] = name

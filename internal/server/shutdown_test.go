@@ -20,7 +20,9 @@ func TestReadyzServesTheLastProbeAtOnce(t *testing.T) {
 	hang := make(chan struct{})
 	defer close(hang)
 	p := server.NewProber([]server.Check{
-		{Name: "users", Probe: func(context.Context) server.DatabaseState { return server.DatabaseState{State: server.StateUp, Up: true} }},
+		{Name: "users", Probe: func(context.Context) server.DatabaseState {
+			return server.DatabaseState{State: server.StateUp, Up: true}
+		}},
 		{Name: "logs", Probe: func(ctx context.Context) server.DatabaseState {
 			// A database that never answers: the probe returns at its own deadline.
 			select {
@@ -60,7 +62,11 @@ func TestReadyzServesTheLastProbeAtOnce(t *testing.T) {
 
 func TestReadyzAnswersWithinASecondWhateverReadinessDoes(t *testing.T) {
 	srv := httptest.NewServer(server.New(server.Options{GraphQL: http.NotFoundHandler(),
-		Readiness: func(ctx context.Context) []server.DatabaseState { <-ctx.Done(); time.Sleep(5 * time.Second); return nil }}))
+		Readiness: func(ctx context.Context) []server.DatabaseState {
+			<-ctx.Done()
+			time.Sleep(5 * time.Second)
+			return nil
+		}}))
 	defer srv.Close()
 	start := time.Now()
 	code, _ := get(t, srv.URL+"/readyz")
