@@ -114,3 +114,34 @@ func TestRefusingServerIsUnavailable(t *testing.T) {
 		t.Fatalf("after Restore: %v", err)
 	}
 }
+
+// TestLockedSQLiteWriteEndsAtItsDeadline: SQLite has no network, but a write waits for the
+// file's lock (busy_timeout, 10s); the statement's context ends that wait, and the failure
+// names the database.
+func TestLockedSQLiteWriteEndsAtItsDeadline(t *testing.T) {
+	set := testdb.Open(t, testdb.Config(t, config.SQLite))
+	logs := set.Get("logs")
+	if _, err := logs.SQL.Exec("CREATE TABLE t (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := logs.SQL.Begin() // BEGIN IMMEDIATE: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = logs.Driver.Exec(ctx, "INSERT INTO t VALUES (2)", []any{}, new(sql.Result))
+	var te *database.TimeoutError
+	if !errors.As(err, &te) || te.Database != "logs" {
+		t.Fatalf("write behind a lock: got %v (%T), want a TimeoutError naming logs", err, err)
+	}
+	// The failure mode is the 10s busy timeout.
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("write behind a lock returned after %v, want about its 300ms deadline", waited)
+	}
+}
