@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -208,6 +209,71 @@ func TestRefusingDatabase(t *testing.T) {
 		t.Errorf("users refusing, a signed-in request: HTTP %d %+v, want 503 DATABASE_UNAVAILABLE", r.Status, r.Errors)
 	}
 	s.proxies["users"].Restore()
+	eventually(t, 10*time.Second, func() string {
+		if r := s.mustQuery(stitched, nil); len(r.Errors) > 0 || r.Status != http.StatusOK {
+			return fmt.Sprintf("after Restore: %d %+v", r.Status, r.Errors)
+		}
+		return ""
+	})
+	s.stop()
+}
+
+// TestSlowClientAndSilentUsersDatabase: a client that sends its body a byte a second is cut at
+// READ_TIMEOUT; with the users database silent, a signed-in request (whose session cannot be
+// checked) is HTTP 503 naming the wait, within REQUEST_TIMEOUT + 2s, never a 500 or a hang.
+func TestSlowClientAndSilentUsersDatabase(t *testing.T) {
+	s := newStack(t, "REQUEST_TIMEOUT=2s", "READ_TIMEOUT=2s")
+	s.serve()
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n{"); err != nil {
+		t.Fatal(err)
+	}
+	cut := make(chan time.Duration, 1)
+	go func() {
+		buf := make([]byte, 512)
+		conn.SetReadDeadline(time.Now().Add(time.Minute))
+		for {
+			if _, err := conn.Read(buf); err != nil {
+				cut <- time.Since(start)
+				return
+			}
+		}
+	}()
+	func() {
+		for range 59 {
+			select {
+			case took := <-cut:
+				// 60 bytes at one a second would take a minute.
+				if took > 10*time.Second {
+					t.Errorf("slow body cut after %v, want about READ_TIMEOUT (2s)", took)
+				}
+				return
+			case <-time.After(time.Second):
+			}
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+		}
+		t.Error("a body sent a byte a second was still read after a minute")
+	}()
+
+	s.proxies["users"].Blackhole()
+	start = time.Now()
+	r := s.mustQuery(`{ events(first: 1) { totalCount } }`, nil)
+	took := time.Since(start)
+	s.proxies["users"].Restore()
+	if r.Status != http.StatusServiceUnavailable || len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "TIMEOUT" {
+		t.Errorf("users silent, a signed-in request: HTTP %d %+v, want 503 TIMEOUT", r.Status, r.Errors)
+	}
+	if took > 4*time.Second {
+		t.Errorf("users silent, a signed-in request took %v, want within REQUEST_TIMEOUT + 2s", took)
+	}
 	eventually(t, 10*time.Second, func() string {
 		if r := s.mustQuery(stitched, nil); len(r.Errors) > 0 || r.Status != http.StatusOK {
 			return fmt.Sprintf("after Restore: %d %+v", r.Status, r.Errors)
