@@ -48,11 +48,31 @@ func newPostgresConnector(dsn string, p config.Pool) (*postgresConnector, error)
 		Control: userTimeout(p.TCPUserTimeout),
 	}})
 	limit := time.Duration(0)
-	if p.StatementTimeout > 0 {
+	if st := urlStatementTimeout(dsn, p.StatementTimeout); st > 0 {
 		// PostgreSQL cancels the statement at its timeout; the answer needs a moment more.
-		limit = p.StatementTimeout + 5*time.Second
+		limit = st + 5*time.Second
 	}
 	return &postgresConnector{pq: c, limit: limit}, nil
+}
+
+// urlStatementTimeout is the statement_timeout the URL gives the server, in milliseconds as
+// withStatementTimeout writes it, else def. A value in other units (a URL of the operator's
+// own, "10min") counts as none: the socket is then bounded by each statement's context only,
+// never cut before the server's own limit.
+func urlStatementTimeout(dsn string, def time.Duration) time.Duration {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return 0
+	}
+	v := u.Query().Get("statement_timeout")
+	if v == "" {
+		return def
+	}
+	ms, err := strconv.Atoi(v)
+	if err != nil || ms <= 0 {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // withConnectTimeout sets lib/pq's connect_timeout (whole seconds, rounded up) unless the URL

@@ -10,6 +10,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -62,5 +63,18 @@ func TestClassifyByTypeAndSQLSTATE(t *testing.T) {
 	cancel()
 	if err := g.classify(ctx, opErr); !errors.As(err, new(*TimeoutError)) {
 		t.Errorf("socket deadline after the context ended: got %T, want TimeoutError", err)
+	}
+}
+
+func TestStatementLimitFollowsTheURL(t *testing.T) {
+	for dsn, want := range map[string]time.Duration{
+		"postgres://h/db?statement_timeout=2000": 2 * time.Second,
+		"postgres://h/db?statement_timeout=0":    0,
+		"postgres://h/db?statement_timeout=1min": 0, // units of the server's: never cut before it
+		"postgres://h/db":                        7 * time.Second,
+	} {
+		if got := urlStatementTimeout(dsn, 7*time.Second); got != want {
+			t.Errorf("%s: got %v, want %v", dsn, got, want)
+		}
 	}
 }
