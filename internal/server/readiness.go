@@ -77,7 +77,19 @@ func (p *Prober) Start(ctx context.Context) {
 func (p *Prober) probe(ctx context.Context, c Check) {
 	pctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	st := c.Probe(pctx)
+	// The state is decided at the deadline even if the probe takes longer to give up (a
+	// driver's socket may fail a moment after its context): it is left to finish alone.
+	ch := make(chan DatabaseState, 1)
+	go func() { ch <- c.Probe(pctx) }()
+	var st DatabaseState
+	select {
+	case st = <-ch:
+	case <-pctx.Done():
+		if ctx.Err() != nil {
+			return // shutting down
+		}
+		st = DatabaseState{State: StateUnreachable, Error: "no answer within " + p.timeout.String()}
+	}
 	st.Name = c.Name
 	if st.State == "" {
 		st.State = StateUnknown
