@@ -127,6 +127,9 @@ func Database(name string, err error) error {
 		errors.As(err, new(*gqlerror.Error)) || isInput(err) || isNotFound(err) {
 		return err
 	}
+	if typed := database.Classify(name, err); typed != err {
+		return typed // a cut connection met while reading rows, outside the driver's guard
+	}
 	return &DatabaseError{Database: name, Err: err}
 }
 

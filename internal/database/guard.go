@@ -116,20 +116,32 @@ func (g *guard) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, e
 // unreachable, cut or refusing work, BusyError when it is locked. Errors of the statement itself
 // are returned as they are.
 func (g *guard) classify(ctx context.Context, err error) error {
+	return classify(g.name, ctx.Err() != nil, err)
+}
+
+// Classify gives err, an error of the named database met outside a statement (reading the
+// rows of a query, which ent does after the statement has returned), the type that names the
+// database, as the statements' own errors have: UnavailableError, BusyError or TimeoutError.
+// Other errors are returned as they are.
+func Classify(name string, err error) error {
+	return classify(name, false, err)
+}
+
+func classify(name string, ctxDone bool, err error) error {
 	if err == nil || errors.As(err, new(*UnavailableError)) || errors.As(err, new(*BusyError)) || errors.As(err, new(*TimeoutError)) {
 		return err
 	}
 	k := classifyKind(err)
-	if k == kindUnreachable && ctx.Err() != nil {
+	if k == kindUnreachable && ctxDone {
 		k = kindTimeout
 	}
 	switch k {
 	case kindTimeout:
-		return &TimeoutError{Database: g.name, Err: err}
+		return &TimeoutError{Database: name, Err: err}
 	case kindUnreachable, kindRefusing:
-		return &UnavailableError{Database: g.name, Err: err}
+		return &UnavailableError{Database: name, Err: err}
 	case kindBusy:
-		return &BusyError{Database: g.name, Err: err}
+		return &BusyError{Database: name, Err: err}
 	}
 	return err
 }
