@@ -96,6 +96,14 @@ func authenticate(accounts *account.Service, fixed *auth.Viewer, log *slog.Logge
 			case errors.As(err, new(*database.UnavailableError)):
 				writeError(w, http.StatusServiceUnavailable, apierror.DatabaseUnavailable, "the users database is unavailable: the session cannot be checked")
 				return
+			case database.Transient(err) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+				// Busy or out of time: the users database failed the whole request, not the client.
+				code := apierror.CodeOf(err)
+				if code == "" {
+					code = apierror.Timeout
+				}
+				writeError(w, http.StatusServiceUnavailable, code, "the users database did not answer: the session cannot be checked")
+				return
 			case err != nil:
 				log.ErrorContext(ctx, "graphql: checking a session failed", "err", err)
 				writeError(w, http.StatusInternalServerError, apierror.Internal, "internal error")

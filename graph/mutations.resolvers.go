@@ -13,7 +13,6 @@ import (
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/graph/account"
-	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/model"
 	"github.com/multidb/multidb/graph/rules"
 	"github.com/multidb/multidb/internal/auth"
@@ -45,32 +44,34 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id uuid.UUID) (*model
 }
 
 // TrackEvent is the resolver for the trackEvent field.
-func (r *mutationResolver) TrackEvent(ctx context.Context, input analytics.CreateEventInput) (*analytics.Event, error) {
+func (r *mutationResolver) TrackEvent(ctx context.Context, input analytics.CreateEventInput, id *uuid.UUID) (*analytics.Event, error) {
 	if err := rules.CheckEvents(ctx, r.clients.Users, []*analytics.CreateEventInput{&input}); err != nil {
 		return nil, err
 	}
-	ev, err := r.clients.Analytics.Event.Create().SetInput(input).Save(ctx)
-	return ev, apierror.Database("analytics", err)
+	var ids []uuid.UUID
+	if id != nil {
+		ids = []uuid.UUID{*id}
+	}
+	evs, err := rules.TrackEvents(ctx, r.clients.Analytics, []*analytics.CreateEventInput{&input}, ids)
+	if err != nil {
+		return nil, err
+	}
+	return evs[0], nil
 }
 
 // TrackEvents is the resolver for the trackEvents field.
-func (r *mutationResolver) TrackEvents(ctx context.Context, inputs []*analytics.CreateEventInput) ([]*analytics.Event, error) {
+func (r *mutationResolver) TrackEvents(ctx context.Context, inputs []*analytics.CreateEventInput, ids []uuid.UUID) ([]*analytics.Event, error) {
 	if err := rules.CheckEvents(ctx, r.clients.Users, inputs); err != nil {
 		return nil, err
 	}
 	if len(inputs) == 0 {
 		return []*analytics.Event{}, nil
 	}
-	builders := make([]*analytics.EventCreate, len(inputs))
-	for i, in := range inputs {
-		builders[i] = r.clients.Analytics.Event.Create().SetInput(*in)
-	}
-	evs, err := r.clients.Analytics.Event.CreateBulk(builders...).Save(ctx)
-	return evs, apierror.Database("analytics", err)
+	return rules.TrackEvents(ctx, r.clients.Analytics, inputs, ids)
 }
 
 // CreateLogEntry is the resolver for the createLogEntry field.
-func (r *mutationResolver) CreateLogEntry(ctx context.Context, input logs.CreateLogEntryInput) (*logs.LogEntry, error) {
+func (r *mutationResolver) CreateLogEntry(ctx context.Context, input logs.CreateLogEntryInput, id *uuid.UUID) (*logs.LogEntry, error) {
 	if v, _ := auth.FromContext(ctx); input.UserID == nil && !v.Admin() {
 		// A USER's entries are about themselves (package access refuses others).
 		input.UserID = &v.UserID
@@ -78,6 +79,5 @@ func (r *mutationResolver) CreateLogEntry(ctx context.Context, input logs.Create
 	if err := rules.CheckLogEntry(input); err != nil {
 		return nil, err
 	}
-	le, err := r.clients.Logs.LogEntry.Create().SetInput(input).Save(ctx)
-	return le, apierror.Database("logs", err)
+	return rules.CreateLogEntry(ctx, r.clients.Logs, input, id)
 }

@@ -38,7 +38,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	grace, err := durationSetting(cfg, "SHUTDOWN_GRACE", 15*time.Second)
+	sopts, probeEvery, probeTimeout, err := serveSettings(cfg)
 	if err != nil {
 		return err
 	}
@@ -61,38 +61,45 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	// A database that is down or behind at start-up is reported, not fatal: /readyz says so and
-	// the server serves what it can until it comes back.
-	for _, st := range readiness(set)(ctx) {
-		switch {
-		case !st.Up:
-			log.Warn("database unavailable", "database", st.Name, "error", st.Error)
-		case st.Pending > 0:
+	// the server serves what it can until it comes back. The first round of probes runs before
+	// the server listens, so that /readyz is right from the first request.
+	prober := server.NewProber(checks(set), probeEvery, probeTimeout)
+	prober.Refresh(ctx)
+	for _, st := range prober.States(ctx) {
+		switch st.State {
+		case server.StateUp:
+		case server.StateBehind:
 			log.Warn("database is behind its migrations; run multidb migrate", "database", st.Name, "pending", st.Pending)
+		default:
+			log.Warn("database unavailable", "database", st.Name, "state", st.State, "error", st.Error)
 		}
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	prober.Start(ctx)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on PORT=%d: %w; pick a free port with PORT", cfg.Port, err)
+		return fmt.Errorf("listen on %s: %w; pick a free port with PORT, an address of this machine with HOST, or both with LISTEN_ADDR", cfg.Listen, err)
 	}
 	// Audit entries go to the logs database in the background; a slow or failing logs
 	// database costs dropped (and counted) entries, never a slower mutation.
 	auditor := audit.New(set.Logs, audit.Options{Buffer: auditBuffer, Dropped: m, Logger: log})
 	gopts = append(gopts, graph.WithLogger(log), graph.WithAudit(auditor), graph.WithExtension(m.GraphQL()))
+	sopts.Drain = &server.Drain{}
 	h := server.New(server.Options{
 		GraphQL:    graph.NewHandler(set, gopts...),
 		Playground: playground,
-		Readiness:  readiness(set),
+		Readiness:  prober.States,
 		Logger:     log,
 		Metrics:    m,
+		Drain:      sopts.Drain,
 	})
 	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
 	if playground {
 		msg = append(msg, "playground", fmt.Sprintf("http://localhost:%d/", cfg.Port))
 	}
 	log.Info("serving GraphQL", msg...)
-	err = server.Serve(ctx, ln, h, grace, log)
+	err = server.Serve(ctx, ln, h, sopts, log)
 	// The requests have drained: flush what they audited before the databases close.
-	actx, cancel := context.WithTimeout(context.Background(), grace)
+	actx, cancel := context.WithTimeout(context.Background(), sopts.Grace)
 	defer cancel()
 	if aerr := auditor.Close(actx); aerr != nil {
 		log.Warn("audit: entries left unwritten at shutdown were dropped", "err", aerr)
@@ -143,25 +150,64 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 	return opts, errors.Join(errs...)
 }
 
-// readiness pings every database and counts the migrations it lacks.
-func readiness(set *database.Set) func(ctx context.Context) []server.DatabaseState {
-	return func(ctx context.Context) []server.DatabaseState {
-		pings := set.Ping(ctx)
-		states := make([]server.DatabaseState, len(set.DBs))
-		for i, db := range set.DBs {
-			st := server.DatabaseState{Name: db.Name, Up: pings[db.Name] == nil}
-			if !st.Up {
-				st.Error = "unreachable"
-			} else if pending, err := behind(ctx, db); err != nil {
-				st.Error = "migration status unknown"
-				st.Pending = -1
-			} else {
-				st.Pending = pending
-			}
-			states[i] = st
-		}
-		return states
+// serveSettings reads the HTTP server's timeouts, its shutdown, and the readiness probes.
+// .env.example documents each.
+func serveSettings(cfg *config.Config) (o server.ServeOptions, probeEvery, probeTimeout time.Duration, err error) {
+	var errs []error
+	durationOf := func(key string, def time.Duration) time.Duration {
+		d, err := durationSetting(cfg, key, def)
+		errs = append(errs, err)
+		return d
 	}
+	request := durationOf("REQUEST_TIMEOUT", graph.DefaultRequestTimeout)
+	if request == 0 {
+		request = graph.DefaultRequestTimeout // no limit on resolvers is no reason to wait for ever on a body
+	}
+	o.Grace = durationOf("SHUTDOWN_GRACE", 15*time.Second)
+	o.Delay = durationOf("SHUTDOWN_DELAY", 5*time.Second)
+	o.ReadHeaderTimeout = durationOf("READ_HEADER_TIMEOUT", 5*time.Second)
+	o.ReadTimeout = durationOf("READ_TIMEOUT", request)
+	// The response is written after the body is read and the request has run.
+	o.WriteTimeout = durationOf("WRITE_TIMEOUT", o.ReadTimeout+request+5*time.Second)
+	o.IdleTimeout = durationOf("IDLE_TIMEOUT", 2*time.Minute)
+	probeEvery = durationOf("READY_INTERVAL", time.Second)
+	probeTimeout = durationOf("READY_TIMEOUT", time.Second)
+	if err := errors.Join(errs...); err != nil {
+		return o, 0, 0, err
+	}
+	if probeEvery <= 0 || probeTimeout <= 0 {
+		return o, 0, 0, fmt.Errorf("%w: READY_INTERVAL and READY_TIMEOUT must be more than 0; use values such as 1s", config.ErrConfig)
+	}
+	return o, probeEvery, probeTimeout, nil
+}
+
+// checks are the readiness probes of every database: a ping on the database's probe pool, then
+// the count of the migrations it lacks. The probe pool keeps a full request pool from reading
+// as an outage and a hung request from holding the probe.
+func checks(set *database.Set) []server.Check {
+	out := make([]server.Check, len(set.DBs))
+	for i, db := range set.DBs {
+		probe := db.ForProbe()
+		out[i] = server.Check{Name: db.Name, Probe: func(ctx context.Context) server.DatabaseState {
+			if err := db.Probe.PingContext(ctx); err != nil {
+				state := database.State(err)
+				if ctx.Err() != nil {
+					state = server.StateUnreachable // no answer within the probe's deadline
+				}
+				return server.DatabaseState{State: state}
+			}
+			pending, err := behind(ctx, probe)
+			switch {
+			case err != nil:
+				// Reachable, but its migration status could not be read in time (locked?).
+				return server.DatabaseState{State: server.StateUnknown, Up: true, Pending: -1, Error: "migration status unknown"}
+			case pending > 0:
+				return server.DatabaseState{State: server.StateBehind, Up: true, Pending: pending}
+			}
+			return server.DatabaseState{State: server.StateUp, Up: true}
+		}}
+	}
+	return out
 }
 
 // behind counts the shipped migrations db lacks.
@@ -228,7 +274,7 @@ func durationSetting(cfg *config.Config, key string, def time.Duration) (time.Du
 	return d, nil
 }
 
-// healthcheck asks the server on $PORT of this machine whether it is up (for container health
+// healthcheck asks the server on $PORT (and $HOST, or LISTEN_ADDR) of this machine whether it is up (for container health
 // checks, where no curl is installed).
 func healthcheck(ctx context.Context) error {
 	cfg, err := config.Load(".", nil) // PORT only: no database URL is needed to ask
@@ -237,7 +283,12 @@ func healthcheck(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/healthz", cfg.Port), nil)
+	host := cfg.Host
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(cfg.Port)) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,11 @@ const (
 	// TooManyRequests refuses a log-in or sign-up over the rate limit of its email or address.
 	TooManyRequests = "TOO_MANY_REQUESTS"
 	// Timeout means the request ran out of its time limit and its statements were cancelled.
+	// extensions.database names the database it was waiting on, when it was waiting on one.
 	Timeout = "TIMEOUT"
+	// DatabaseBusy means every connection of a database stayed in use for the whole wait
+	// (database.BusyError): the database is up, a retry soon is likely to work.
+	DatabaseBusy = "DATABASE_BUSY"
 )
 
 // internalMessage is all a client learns of an unexpected error; the log has the rest.
@@ -91,6 +95,9 @@ func CodeOf(err error) string {
 	if errors.As(err, &down) {
 		return DatabaseUnavailable
 	}
+	if code := databaseCode(err); code != "" {
+		return code
+	}
 	switch {
 	case isInput(err):
 		return BadUserInput
@@ -116,6 +123,9 @@ func Database(name string, err error) error {
 	if err == nil || errors.As(err, new(*Error)) || errors.As(err, new(*DatabaseError)) ||
 		errors.As(err, new(*gqlerror.Error)) || isInput(err) || isNotFound(err) {
 		return err
+	}
+	if typed := database.Classify(name, err); typed != err {
+		return typed // a cut connection met while reading rows, outside the driver's guard
 	}
 	return &DatabaseError{Database: name, Err: err}
 }
@@ -198,7 +208,23 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		case timedOut(ctx, err):
 			// Whatever the driver made of the cancellation, the cause is the request's deadline.
 			log.WarnContext(ctx, "graphql: request timed out", "path", gerr.Path.String(), "err", err)
+			name := timedOutOn(err) // before set, which cuts gerr (maybe err itself) from its cause
 			set(gerr, Timeout, "the request ran out of time and was cancelled")
+			if name != "" {
+				set(gerr, Timeout, fmt.Sprintf("the request ran out of time waiting for the %s database", name))
+				gerr.Extensions["database"] = name
+			}
+		case errors.As(err, new(*database.BusyError)):
+			name := database.Name(err) // before set, as above
+			log.WarnContext(ctx, "graphql: database busy", "database", name, "path", gerr.Path.String(), "err", err)
+			set(gerr, DatabaseBusy, fmt.Sprintf("the %s database is busy: every connection is in use; retry shortly", name))
+			gerr.Extensions["database"] = name
+		case errors.As(err, new(*database.TimeoutError)):
+			// The server's statement timeout, within the request's own time.
+			name := database.Name(err)
+			log.WarnContext(ctx, "graphql: statement timed out", "database", name, "path", gerr.Path.String(), "err", err)
+			set(gerr, Timeout, fmt.Sprintf("the %s database did not answer in time", name))
+			gerr.Extensions["database"] = name
 		case errors.As(err, &down):
 			log.WarnContext(ctx, "graphql: database unavailable", "database", down.Database, "path", gerr.Path.String(), "err", down.Err)
 			set(gerr, DatabaseUnavailable, fmt.Sprintf("the %s database is unavailable", down.Database))
@@ -250,7 +276,31 @@ func timedOut(ctx context.Context, err error) bool {
 	}
 	var down *database.UnavailableError
 	var dbErr *DatabaseError
-	return errors.As(err, &down) || errors.As(err, &dbErr)
+	return errors.As(err, &down) || errors.As(err, &dbErr) || errors.As(err, new(*database.TimeoutError)) ||
+		errors.As(err, new(*database.BusyError))
+}
+
+// timedOutOn names the database a timed-out error was waiting on, or "".
+func timedOutOn(err error) string {
+	if name := database.Name(err); name != "" {
+		return name
+	}
+	var dbErr *DatabaseError
+	if errors.As(err, &dbErr) {
+		return dbErr.Database
+	}
+	return ""
+}
+
+// databaseCode is the code of a failure of a database other than UnavailableError, or "".
+func databaseCode(err error) string {
+	switch {
+	case errors.As(err, new(*database.BusyError)):
+		return DatabaseBusy
+	case errors.As(err, new(*database.TimeoutError)):
+		return Timeout
+	}
+	return ""
 }
 
 // isArgument reports whether err was raised while decoding an argument of the current field:

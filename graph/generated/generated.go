@@ -125,15 +125,15 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateLogEntry    func(childComplexity int, input logs.CreateLogEntryInput) int
+		CreateLogEntry    func(childComplexity int, input logs.CreateLogEntryInput, id *uuid.UUID) int
 		CreateUser        func(childComplexity int, input users.CreateUserInput, password *string) int
 		DeleteUser        func(childComplexity int, id uuid.UUID) int
 		LogIn             func(childComplexity int, email string, password string) int
 		LogOut            func(childComplexity int) int
 		RevokeAllSessions func(childComplexity int) int
 		SignUp            func(childComplexity int, email string, password string, name string) int
-		TrackEvent        func(childComplexity int, input analytics.CreateEventInput) int
-		TrackEvents       func(childComplexity int, inputs []*analytics.CreateEventInput) int
+		TrackEvent        func(childComplexity int, input analytics.CreateEventInput, id *uuid.UUID) int
+		TrackEvents       func(childComplexity int, inputs []*analytics.CreateEventInput, ids []uuid.UUID) int
 		UpdateUser        func(childComplexity int, id uuid.UUID, input users.UpdateUserInput) int
 	}
 
@@ -203,9 +203,9 @@ type MutationResolver interface {
 	CreateUser(ctx context.Context, input users.CreateUserInput, password *string) (*users.User, error)
 	UpdateUser(ctx context.Context, id uuid.UUID, input users.UpdateUserInput) (*users.User, error)
 	DeleteUser(ctx context.Context, id uuid.UUID) (*model.DeletePayload, error)
-	TrackEvent(ctx context.Context, input analytics.CreateEventInput) (*analytics.Event, error)
-	TrackEvents(ctx context.Context, inputs []*analytics.CreateEventInput) ([]*analytics.Event, error)
-	CreateLogEntry(ctx context.Context, input logs.CreateLogEntryInput) (*logs.LogEntry, error)
+	TrackEvent(ctx context.Context, input analytics.CreateEventInput, id *uuid.UUID) (*analytics.Event, error)
+	TrackEvents(ctx context.Context, inputs []*analytics.CreateEventInput, ids []uuid.UUID) ([]*analytics.Event, error)
+	CreateLogEntry(ctx context.Context, input logs.CreateLogEntryInput, id *uuid.UUID) (*logs.LogEntry, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id uuid.UUID) (model.Node, error)
@@ -518,7 +518,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateLogEntry(childComplexity, args["input"].(logs.CreateLogEntryInput)), true
+		return e.ComplexityRoot.Mutation.CreateLogEntry(childComplexity, args["input"].(logs.CreateLogEntryInput), args["id"].(*uuid.UUID)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -585,7 +585,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.TrackEvent(childComplexity, args["input"].(analytics.CreateEventInput)), true
+		return e.ComplexityRoot.Mutation.TrackEvent(childComplexity, args["input"].(analytics.CreateEventInput), args["id"].(*uuid.UUID)), true
 	case "Mutation.trackEvents":
 		if e.ComplexityRoot.Mutation.TrackEvents == nil {
 			break
@@ -596,7 +596,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.TrackEvents(childComplexity, args["inputs"].([]*analytics.CreateEventInput)), true
+		return e.ComplexityRoot.Mutation.TrackEvents(childComplexity, args["inputs"].([]*analytics.CreateEventInput), args["ids"].([]uuid.UUID)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -974,15 +974,37 @@ extend type Mutation {
   caller (with ANONYMOUS_TRACKING on) records events of the anonymous user,
   userID ffffffff-ffff-ffff-ffff-ffffffffffff, which only admins see.
   """
-  trackEvent(input: CreateEventInput!): Event!
+  trackEvent(
+    input: CreateEventInput!
+    """
+    The event's id, chosen by the client (a new UUID, v7 preferably) to make the call safe to
+    retry: a call repeated with the same id and input returns the event stored the first time
+    and stores nothing more. Retry with the same id after DATABASE_UNAVAILABLE, TIMEOUT or a cut
+    connection. Without it the server picks the id and a retry may store the event twice.
+    """
+    id: ID
+  ): Event!
   """
   Records up to 1,000 events at once, in one statement: all of them or none.
   """
-  trackEvents(inputs: [CreateEventInput!]!): [Event!]!
+  trackEvents(
+    inputs: [CreateEventInput!]!
+    """
+    One id per input, in order, chosen by the client as for trackEvent: a call repeated with
+    the same ids and inputs returns the events stored the first time and stores nothing more.
+    """
+    ids: [ID!]
+  ): [Event!]!
   """
   Writes one log entry. A USER writes entries about themselves: userID defaults to theirs.
   """
-  createLogEntry(input: CreateLogEntryInput!): LogEntry!
+  createLogEntry(
+    input: CreateLogEntryInput!
+    """
+    The entry's id, chosen by the client as for trackEvent, to make the call safe to retry.
+    """
+    id: ID
+  ): LogEntry!
 }
 
 """
@@ -2310,6 +2332,14 @@ func (ec *executionContext) field_Mutation_createLogEntry_args(ctx context.Conte
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*uuid.UUID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -2412,6 +2442,14 @@ func (ec *executionContext) field_Mutation_trackEvent_args(ctx context.Context, 
 		return nil, err
 	}
 	args["input"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*uuid.UUID, error) {
+			return ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
 	return args, nil
 }
 
@@ -2426,6 +2464,14 @@ func (ec *executionContext) field_Mutation_trackEvents_args(ctx context.Context,
 		return nil, err
 	}
 	args["inputs"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]uuid.UUID, error) {
+			return ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg1
 	return args, nil
 }
 
@@ -4282,7 +4328,7 @@ func (ec *executionContext) _Mutation_trackEvent(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TrackEvent(ctx, fc.Args["input"].(analytics.CreateEventInput))
+			return ec.Resolvers.Mutation().TrackEvent(ctx, fc.Args["input"].(analytics.CreateEventInput), fc.Args["id"].(*uuid.UUID))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Event) graphql.Marshaler {
@@ -4326,7 +4372,7 @@ func (ec *executionContext) _Mutation_trackEvents(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().TrackEvents(ctx, fc.Args["inputs"].([]*analytics.CreateEventInput))
+			return ec.Resolvers.Mutation().TrackEvents(ctx, fc.Args["inputs"].([]*analytics.CreateEventInput), fc.Args["ids"].([]uuid.UUID))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*analytics.Event) graphql.Marshaler {
@@ -4370,7 +4416,7 @@ func (ec *executionContext) _Mutation_createLogEntry(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateLogEntry(ctx, fc.Args["input"].(logs.CreateLogEntryInput))
+			return ec.Resolvers.Mutation().CreateLogEntry(ctx, fc.Args["input"].(logs.CreateLogEntryInput), fc.Args["id"].(*uuid.UUID))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *logs.LogEntry) graphql.Marshaler {

@@ -4,6 +4,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -33,8 +34,13 @@ var ErrConfig = errors.New("config")
 
 // Config is everything multidb reads from its environment.
 type Config struct {
-	Env       string
-	Port      int
+	Env  string
+	Port int
+	// Host is the interface serve listens on (HOST); "" is every interface, which a container
+	// needs to be reached through its published port.
+	Host string
+	// Listen is the address serve listens on: LISTEN_ADDR when set, else HOST and PORT.
+	Listen    string
 	DataDir   string
 	Databases []Database
 	// Lookup reads any other variable with the same precedence (process, then .env files).
@@ -61,6 +67,11 @@ type Pool struct {
 	MaxConns         int           // MAX_CONNS: open connections at most (20; SQLite 4)
 	ConnWait         time.Duration // CONN_WAIT: how long a statement waits for a free connection (2s)
 	StatementTimeout time.Duration // STATEMENT_TIMEOUT: PostgreSQL cancels longer statements (30s; 0 = none)
+	// The network of PostgreSQL connections (SQLite has none: a file, bounded by its busy
+	// timeout and by each statement's context).
+	ConnectTimeout time.Duration // CONNECT_TIMEOUT: dial and handshake of a connection (5s)
+	Keepalive      time.Duration // KEEPALIVE: TCP keepalive idle time and interval (15s; 0 = off)
+	TCPUserTimeout time.Duration // TCP_USER_TIMEOUT: unacknowledged data drops the connection after (20s; 0 = system default)
 }
 
 // Database returns the named database's settings.
@@ -135,6 +146,21 @@ func load(dir string, names []string, getenv func(string) (string, bool)) (*Conf
 		}
 		cfg.Port = port
 	}
+	if v, ok := lookup("HOST"); ok && v != "" {
+		if strings.ContainsAny(v, " /") || (strings.Contains(v, ":") && net.ParseIP(v) == nil) {
+			return nil, fmt.Errorf("%w: HOST=%q is not a host name or IP address; use e.g. HOST=127.0.0.1, or leave it empty for every interface", ErrConfig, v)
+		}
+		cfg.Host = v
+	}
+	cfg.Listen = net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	if v, ok := lookup("LISTEN_ADDR"); ok && v != "" {
+		host, port, err := net.SplitHostPort(v)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+			return nil, fmt.Errorf("%w: LISTEN_ADDR=%q is not host:port; use e.g. LISTEN_ADDR=127.0.0.1:8080 or :8080 (every interface)", ErrConfig, v)
+		}
+		cfg.Host, cfg.Listen = host, v
+		cfg.Port, _ = strconv.Atoi(port)
+	}
 	cfg.DataDir = filepath.Join(dir, "data")
 	if v, ok := lookup("DATA_DIR"); ok && v != "" {
 		cfg.DataDir = v
@@ -186,7 +212,8 @@ func withPool(db Database, lookup func(string) (string, bool)) (Database, error)
 		}
 		return "", "", false
 	}
-	db.Pool = Pool{MaxConns: 20, ConnWait: 2 * time.Second, StatementTimeout: 30 * time.Second}
+	db.Pool = Pool{MaxConns: 20, ConnWait: 2 * time.Second, StatementTimeout: 30 * time.Second,
+		ConnectTimeout: 5 * time.Second, Keepalive: 15 * time.Second, TCPUserTimeout: 20 * time.Second}
 	if db.Dialect == SQLite {
 		db.Pool.MaxConns = 4
 	}
@@ -200,7 +227,8 @@ func withPool(db Database, lookup func(string) (string, bool)) (Database, error)
 	for _, d := range []struct {
 		key string
 		to  *time.Duration
-	}{{"CONN_WAIT", &db.Pool.ConnWait}, {"STATEMENT_TIMEOUT", &db.Pool.StatementTimeout}} {
+	}{{"CONN_WAIT", &db.Pool.ConnWait}, {"STATEMENT_TIMEOUT", &db.Pool.StatementTimeout},
+		{"CONNECT_TIMEOUT", &db.Pool.ConnectTimeout}, {"KEEPALIVE", &db.Pool.Keepalive}, {"TCP_USER_TIMEOUT", &db.Pool.TCPUserTimeout}} {
 		if k, v, ok := setting(d.key); ok {
 			dur, err := time.ParseDuration(v)
 			if err != nil || dur < 0 {

@@ -70,6 +70,10 @@ func TestLoadErrors(t *testing.T) {
 			map[string]string{"USERS_DATABASE_URL": "postgres://u:s3cret@h:5432/"}, nil, []string{"xxxxx"}},
 		{"bad port",
 			map[string]string{"PORT": "eighty"}, nil, []string{`PORT="eighty"`}},
+		{"bad host",
+			map[string]string{"HOST": "http://example.com"}, nil, []string{`HOST="http://example.com"`, "every interface"}},
+		{"bad listen address",
+			map[string]string{"LISTEN_ADDR": "127.0.0.1"}, nil, []string{`LISTEN_ADDR="127.0.0.1"`, "host:port"}},
 		{"bad environment",
 			map[string]string{"ENV": "prod"}, nil, []string{`ENV="prod"`, "production"}},
 		{"malformed env file",
@@ -175,25 +179,48 @@ func FuzzParseURL(f *testing.F) {
 }
 
 func TestPoolSettings(t *testing.T) {
-	vars := map[string]string{"USERS_DB_MAX_CONNS": "5", "DB_CONN_WAIT": "100ms", "ANALYTICS_DB_STATEMENT_TIMEOUT": "2s"}
+	vars := map[string]string{"USERS_DB_MAX_CONNS": "5", "DB_CONN_WAIT": "100ms", "ANALYTICS_DB_STATEMENT_TIMEOUT": "2s",
+		"LOGS_DB_CONNECT_TIMEOUT": "2s", "DB_KEEPALIVE": "0", "USERS_DB_TCP_USER_TIMEOUT": "9s"}
 	cfg, err := load(writeFiles(t, nil), names, env(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]Pool{
-		"users":     {MaxConns: 5, ConnWait: 100 * time.Millisecond, StatementTimeout: 30 * time.Second},
-		"analytics": {MaxConns: 4, ConnWait: 100 * time.Millisecond, StatementTimeout: 2 * time.Second},
-		"logs":      {MaxConns: 4, ConnWait: 100 * time.Millisecond, StatementTimeout: 30 * time.Second},
+		"users":     {MaxConns: 5, ConnWait: 100 * time.Millisecond, StatementTimeout: 30 * time.Second, ConnectTimeout: 5 * time.Second, TCPUserTimeout: 9 * time.Second},
+		"analytics": {MaxConns: 4, ConnWait: 100 * time.Millisecond, StatementTimeout: 2 * time.Second, ConnectTimeout: 5 * time.Second, TCPUserTimeout: 20 * time.Second},
+		"logs":      {MaxConns: 4, ConnWait: 100 * time.Millisecond, StatementTimeout: 30 * time.Second, ConnectTimeout: 2 * time.Second, TCPUserTimeout: 20 * time.Second},
 	}
 	for _, db := range cfg.Databases {
 		if db.Pool != want[db.Name] {
 			t.Errorf("%s: got %+v, want %+v", db.Name, db.Pool, want[db.Name])
 		}
 	}
-	for key, bad := range map[string]string{"LOGS_DB_MAX_CONNS": "0", "DB_CONN_WAIT": "soon", "USERS_DB_STATEMENT_TIMEOUT": "-1s"} {
+	for key, bad := range map[string]string{"LOGS_DB_MAX_CONNS": "0", "DB_CONN_WAIT": "soon", "USERS_DB_STATEMENT_TIMEOUT": "-1s",
+		"DB_CONNECT_TIMEOUT": "5", "ANALYTICS_DB_KEEPALIVE": "often"} {
 		_, err := load(writeFiles(t, nil), names, env(map[string]string{key: bad}))
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), key) {
 			t.Errorf("%s=%s: got %v, want a config error naming %s", key, bad, err, key)
+		}
+	}
+}
+
+func TestListenAddress(t *testing.T) {
+	for _, tt := range []struct {
+		vars       map[string]string
+		want, host string
+		port       int
+	}{
+		{nil, ":8080", "", 8080}, // every interface, as a container needs
+		{map[string]string{"HOST": "127.0.0.1", "PORT": "9000"}, "127.0.0.1:9000", "127.0.0.1", 9000},
+		{map[string]string{"HOST": "::1"}, "[::1]:8080", "::1", 8080},
+		{map[string]string{"LISTEN_ADDR": "10.0.0.5:7000", "HOST": "127.0.0.1", "PORT": "9000"}, "10.0.0.5:7000", "10.0.0.5", 7000},
+	} {
+		cfg, err := load(writeFiles(t, nil), nil, env(tt.vars))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.vars, err)
+		}
+		if cfg.Listen != tt.want || cfg.Host != tt.host || cfg.Port != tt.port {
+			t.Errorf("%v: got %q host %q port %d, want %q host %q port %d", tt.vars, cfg.Listen, cfg.Host, cfg.Port, tt.want, tt.host, tt.port)
 		}
 	}
 }

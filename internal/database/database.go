@@ -30,6 +30,10 @@ type DB struct {
 	// hand-written query uses, so that wrapping it (statement counting, metrics) sees all SQL.
 	SQL    *sql.DB
 	Driver dialect.Driver
+	// Probe is a pool of one connection for health probes, apart from SQL so that a probe
+	// neither waits behind a full pool nor takes a connection from requests. It is SQL itself
+	// for an in-memory SQLite database, which exists only within its one connection.
+	Probe *sql.DB
 }
 
 // Dialect is the ent dialect name of the database (dialect.Postgres or dialect.SQLite).
@@ -72,12 +76,22 @@ func Open(cfg *config.Config, opts ...Option) (*Set, error) {
 			set.Close()
 			return nil, fmt.Errorf("open %s (%s): %w", spec.Name, dbcfg.EnvVar, err)
 		}
+		probe := pool
+		if !strings.Contains(dbcfg.DSN, ":memory:") {
+			if probe, err = openPool(dbcfg); err != nil {
+				pool.Close()
+				set.Close()
+				return nil, fmt.Errorf("open %s (%s): %w", spec.Name, dbcfg.EnvVar, err)
+			}
+			probe.SetMaxOpenConns(1)
+			probe.SetMaxIdleConns(1)
+		}
 		var drv dialect.Driver = newGuard(spec.Name, entsql.OpenDB(dbcfg.Dialect, pool), dbcfg.Pool.MaxConns, dbcfg.Pool.ConnWait)
 		if o.wrap != nil {
 			drv = o.wrap(spec.Name, drv)
 		}
 		spec.Attach(&set.Clients, drv)
-		set.DBs = append(set.DBs, &DB{Spec: spec, Config: dbcfg, SQL: pool, Driver: drv})
+		set.DBs = append(set.DBs, &DB{Spec: spec, Config: dbcfg, SQL: pool, Driver: drv, Probe: probe})
 	}
 	return set, nil
 }
@@ -94,9 +108,18 @@ func openPool(dbcfg config.Database) (*sql.DB, error) {
 	if dbcfg.Dialect == config.Postgres && dbcfg.Pool.StatementTimeout > 0 {
 		dsn = withStatementTimeout(dsn, dbcfg.Pool.StatementTimeout)
 	}
-	pool, err := sql.Open(dbcfg.Driver, dsn)
-	if err != nil {
-		return nil, err
+	var pool *sql.DB
+	if dbcfg.Dialect == config.Postgres {
+		c, err := newPostgresConnector(dsn, dbcfg.Pool)
+		if err != nil {
+			return nil, err
+		}
+		pool = sql.OpenDB(c)
+	} else {
+		var err error
+		if pool, err = sql.Open(dbcfg.Driver, dsn); err != nil {
+			return nil, err
+		}
 	}
 	pool.SetConnMaxIdleTime(5 * time.Minute)
 	maxConns := max(dbcfg.Pool.MaxConns, 1)
@@ -153,6 +176,15 @@ func (s *Set) Pools() map[string]*sql.DB {
 	return out
 }
 
+// ForProbe returns db with its probe pool in place of its request pool, for checks (such as
+// the migration status) that must not wait behind requests.
+func (db *DB) ForProbe() *DB {
+	p := *db
+	p.SQL = db.Probe
+	p.Driver = entsql.OpenDB(db.Dialect(), db.Probe)
+	return &p
+}
+
 // Ping checks every database concurrently and returns the error of each, by name (nil when up).
 func (s *Set) Ping(ctx context.Context) map[string]error {
 	type result struct {
@@ -176,6 +208,9 @@ func (s *Set) Close() error {
 	var errs []error
 	for _, db := range s.DBs {
 		errs = append(errs, db.SQL.Close())
+		if db.Probe != nil && db.Probe != db.SQL {
+			errs = append(errs, db.Probe.Close())
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -3,23 +3,20 @@ package database
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"entgo.io/ent/dialect"
 )
 
-// ErrNoConnection is returned when no connection of a database came free within its wait limit.
+// ErrNoConnection is returned, in a BusyError, when no connection of a database came free
+// within its wait limit.
 var ErrNoConnection = errors.New("no connection free")
 
-// UnavailableError says that a database could not be reached or had no connection to give.
+// UnavailableError says that a database could not be reached, was cut off, or refused work
+// (starting up, in recovery, shutting down, at its connection limit).
 // The graph reports it as DATABASE_UNAVAILABLE, naming the database, and carries on with the rest.
 type UnavailableError struct {
 	Database string
@@ -33,8 +30,9 @@ func (e *UnavailableError) Error() string {
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // guard wraps a database's ent driver. It bounds the wait for a connection (database/sql waits
-// for ever) by holding one slot per open connection, and it turns connection failures into
-// UnavailableError, so that callers can tell "the analytics database is down" from a bad query.
+// for ever) by holding one slot per open connection, and it gives failures of the database a
+// type that names it (UnavailableError, BusyError, TimeoutError), so that callers can tell
+// "the analytics database is down" from a bad query.
 type guard struct {
 	dialect.Driver
 	name  string
@@ -55,9 +53,9 @@ func (g *guard) acquire(ctx context.Context) (release func(), err error) {
 		select {
 		case g.slots <- struct{}{}:
 		case <-t.C:
-			return nil, &UnavailableError{Database: g.name, Err: fmt.Errorf("%w within %s", ErrNoConnection, g.wait)}
+			return nil, &BusyError{Database: g.name, Wait: g.wait, Err: fmt.Errorf("%w within %s", ErrNoConnection, g.wait)}
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, &TimeoutError{Database: g.name, Err: ctx.Err()}
 		}
 	}
 	var once sync.Once
@@ -71,7 +69,7 @@ func (g *guard) Exec(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	defer release()
-	return g.classify(g.Driver.Exec(ctx, query, args, v))
+	return g.classify(ctx, g.Driver.Exec(ctx, query, args, v))
 }
 
 // Query implements dialect.Driver. The slot is held while the statement runs, not while its
@@ -83,7 +81,7 @@ func (g *guard) Query(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	defer release()
-	return g.classify(g.Driver.Query(ctx, query, args, v))
+	return g.classify(ctx, g.Driver.Query(ctx, query, args, v))
 }
 
 // Tx implements dialect.Driver; the slot is held until commit or rollback.
@@ -107,65 +105,68 @@ func (g *guard) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, e
 	}
 	if err != nil {
 		release()
-		return nil, g.classify(err)
+		return nil, g.classify(ctx, err)
 	}
-	return &guardedTx{Tx: tx, g: g, release: release}, nil
+	return &guardedTx{Tx: tx, g: g, ctx: ctx, release: release}, nil
 }
 
-// classify wraps errors that mean the server is unreachable in UnavailableError.
-func (g *guard) classify(err error) error {
-	if err == nil || !unreachable(err) {
-		return err
-	}
-	var ue *UnavailableError
-	if errors.As(err, &ue) {
-		return err
-	}
-	return &UnavailableError{Database: g.name, Err: err}
+// classify gives a failure of the database a type that names it, from the error's type and
+// SQLSTATE: TimeoutError when ctx ran out or the statement timed out (a connection failed by
+// the deadline the context put on its socket included), UnavailableError when the server is
+// unreachable, cut or refusing work, BusyError when it is locked. Errors of the statement itself
+// are returned as they are.
+func (g *guard) classify(ctx context.Context, err error) error {
+	return classify(g.name, ctx.Err() != nil, err)
 }
 
-// unreachable reports whether err says the server could not be reached, as opposed to an
-// error in the statement.
-func unreachable(err error) bool {
-	var netErr net.Error
-	var opErr *net.OpError
-	switch {
-	case errors.Is(err, driver.ErrBadConn), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.As(err, &opErr), errors.As(err, &netErr):
-		return true
+// Classify gives err, an error of the named database met outside a statement (reading the
+// rows of a query, which ent does after the statement has returned), the type that names the
+// database, as the statements' own errors have: UnavailableError, BusyError or TimeoutError.
+// Other errors are returned as they are.
+func Classify(name string, err error) error {
+	return classify(name, false, err)
+}
+
+func classify(name string, ctxDone bool, err error) error {
+	if err == nil || errors.As(err, new(*UnavailableError)) || errors.As(err, new(*BusyError)) || errors.As(err, new(*TimeoutError)) {
+		return err
 	}
-	msg := err.Error()
-	// lib/pq and SQLite report some connection failures only in words.
-	for _, s := range []string{"connection refused", "bad connection", "unexpected EOF", "connection reset", "broken pipe", "the database system is shutting down",
-		"the database system is starting up", "unable to open database file", "terminating connection"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
+	k := classifyKind(err)
+	if k == kindUnreachable && ctxDone {
+		k = kindTimeout
 	}
-	return false
+	switch k {
+	case kindTimeout:
+		return &TimeoutError{Database: name, Err: err}
+	case kindUnreachable, kindRefusing:
+		return &UnavailableError{Database: name, Err: err}
+	case kindBusy:
+		return &BusyError{Database: name, Err: err}
+	}
+	return err
 }
 
 type guardedTx struct {
 	dialect.Tx
 	g       *guard
+	ctx     context.Context // the transaction's, for Commit and Rollback
 	release func()
 }
 
 func (t *guardedTx) Exec(ctx context.Context, query string, args, v any) error {
-	return t.g.classify(t.Tx.Exec(ctx, query, args, v))
+	return t.g.classify(ctx, t.Tx.Exec(ctx, query, args, v))
 }
 
 func (t *guardedTx) Query(ctx context.Context, query string, args, v any) error {
-	return t.g.classify(t.Tx.Query(ctx, query, args, v))
+	return t.g.classify(ctx, t.Tx.Query(ctx, query, args, v))
 }
 
 func (t *guardedTx) Commit() error {
 	defer t.release()
-	return t.g.classify(t.Tx.Commit())
+	return t.g.classify(t.ctx, t.Tx.Commit())
 }
 
 func (t *guardedTx) Rollback() error {
 	defer t.release()
-	return t.g.classify(t.Tx.Rollback())
+	return t.g.classify(t.ctx, t.Tx.Rollback())
 }

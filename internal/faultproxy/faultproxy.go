@@ -1,8 +1,11 @@
 // Package faultproxy is a TCP proxy for tests that stands between the server and a database
-// and can delay, cut and restore its connections, to inject the failures of a real network.
+// and can delay, cut, blackhole and restore its connections, or answer as a PostgreSQL server
+// that refuses work, to inject the failures of a real network and of a real server.
 package faultproxy
 
 import (
+	"encoding/binary"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -16,6 +19,8 @@ type Proxy struct {
 	mu      sync.Mutex
 	delay   time.Duration
 	down    bool
+	hole    bool   // accept and forward nothing, in either direction
+	refuse  string // answer every new connection with this SQLSTATE
 	conns   map[net.Conn]struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -62,10 +67,38 @@ func (p *Proxy) Cut() {
 	p.mu.Unlock()
 }
 
-// Restore accepts connections again.
+// Blackhole makes the network silent, as a partition does: connections are still accepted,
+// and what is sent on them, new or open, is dropped without an answer or a reset, until
+// Restore. The connections it silenced are closed by Restore: their streams have lost data.
+func (p *Proxy) Blackhole() {
+	p.mu.Lock()
+	p.hole = true
+	p.mu.Unlock()
+}
+
+// Refuse makes the proxy answer each new connection as a PostgreSQL server that takes no work
+// would, with a FATAL ErrorResponse carrying sqlstate (57P03: starting up or in recovery;
+// 53300: too many connections), and closes the open ones, as such a server did. Until Restore.
+func (p *Proxy) Refuse(sqlstate string) {
+	p.mu.Lock()
+	p.refuse = sqlstate
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+}
+
+// Restore accepts and forwards connections again; connections silenced by Blackhole are closed.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
 	p.down = false
+	p.refuse = ""
+	if p.hole {
+		p.hole = false
+		for c := range p.conns {
+			c.Close()
+		}
+	}
 	p.mu.Unlock()
 }
 
@@ -96,9 +129,17 @@ func (p *Proxy) serve() {
 			continue
 		}
 		p.accepts++
+		hole, refuse := p.hole, p.refuse
 		p.mu.Unlock()
 		p.wg.Add(1)
-		go p.handle(client)
+		switch {
+		case hole:
+			go p.swallow(client)
+		case refuse != "":
+			go p.refuseConn(client, refuse)
+		default:
+			go p.handle(client)
+		}
 	}
 }
 
@@ -146,8 +187,11 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
-			d := p.delay
+			d, hole := p.delay, p.hole
 			p.mu.Unlock()
+			if hole {
+				continue // dropped on the way
+			}
 			if d > 0 {
 				time.Sleep(d)
 			}
@@ -159,4 +203,78 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 			return // EOF or a cut connection: the other direction is closed by handle
 		}
 	}
+}
+
+// swallow holds a connection accepted during a blackhole and reads what it sends, answering
+// nothing, until it is closed (by the client, Restore or Close).
+func (p *Proxy) swallow(client net.Conn) {
+	defer p.wg.Done()
+	if !p.track(client) {
+		client.Close()
+		return
+	}
+	defer p.untrack(client)
+	_, _ = io.Copy(io.Discard, client)
+}
+
+// refuseConn reads a PostgreSQL start-up (after declining TLS if asked) and answers it with a
+// FATAL ErrorResponse of sqlstate, then closes the connection.
+func (p *Proxy) refuseConn(client net.Conn, sqlstate string) {
+	defer p.wg.Done()
+	defer client.Close()
+	_ = client.SetDeadline(time.Now().Add(5 * time.Second))
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(client, hdr[:]); err != nil {
+			return
+		}
+		size := binary.BigEndian.Uint32(hdr[:4])
+		code := binary.BigEndian.Uint32(hdr[4:])
+		if size < 8 || size > 10_000 {
+			return
+		}
+		if _, err := io.CopyN(io.Discard, client, int64(size-8)); err != nil {
+			return
+		}
+		switch code {
+		case 80877103, 80877104: // SSLRequest, GSSENCRequest: not here
+			if _, err := client.Write([]byte{'N'}); err != nil {
+				return
+			}
+			continue
+		case 80877102: // CancelRequest: nothing to cancel
+			return
+		}
+		_, _ = client.Write(errorResponse(sqlstate, refusalMessage(sqlstate)))
+		return
+	}
+}
+
+func refusalMessage(sqlstate string) string {
+	switch sqlstate {
+	case "57P03":
+		return "the database system is not yet accepting connections"
+	case "53300":
+		return "sorry, too many clients already"
+	case "57P01":
+		return "terminating connection due to administrator command"
+	}
+	return "refused"
+}
+
+// errorResponse is a PostgreSQL ErrorResponse message of severity FATAL.
+func errorResponse(sqlstate, msg string) []byte {
+	var body []byte
+	for _, f := range []struct {
+		t byte
+		v string
+	}{{'S', "FATAL"}, {'V', "FATAL"}, {'C', sqlstate}, {'M', msg}} {
+		body = append(body, f.t)
+		body = append(body, f.v...)
+		body = append(body, 0)
+	}
+	body = append(body, 0)
+	out := []byte{'E', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(out[1:], uint32(len(body)+4))
+	return append(out, body...)
 }

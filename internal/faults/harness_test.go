@@ -68,7 +68,7 @@ func newStack(t *testing.T, extra ...string) *stack {
 	t.Helper()
 	testdb.RequirePostgres(t, true)
 	s := &stack{t: t, dir: t.TempDir(), proxies: map[string]*faultproxy.Proxy{}, direct: map[string]string{}}
-	s.env = []string{"PATH=" + os.Getenv("PATH"), "ENV=development", "PLAYGROUND=false", "SHUTDOWN_GRACE=10s"}
+	s.env = []string{"PATH=" + os.Getenv("PATH"), "ENV=development", "PLAYGROUND=false", "SHUTDOWN_GRACE=10s", "SHUTDOWN_DELAY=200ms"}
 	for _, name := range database.Names() {
 		direct := testdb.URL(t, config.Postgres, name)
 		u, err := url.Parse(direct)

@@ -81,7 +81,9 @@ func TestServeDrainsRequestsInFlight(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(ctx, ln, h, 5*time.Second, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		served <- server.Serve(ctx, ln, h, server.ServeOptions{Grace: 5 * time.Second}, slog.New(slog.DiscardHandler))
+	}()
 
 	reply := make(chan string, 1)
 	go func() {
