@@ -48,7 +48,8 @@ type Metrics struct {
 	sqlDuration   *prometheus.HistogramVec
 	sqlErrors     *prometheus.CounterVec
 
-	auditDropped prometheus.Counter
+	auditDropped    prometheus.Counter
+	auditUnstorable prometheus.Counter
 
 	operationNames *boundedSet
 	codes          *boundedSet
@@ -98,6 +99,10 @@ func New() *Metrics {
 			Namespace: namespace, Subsystem: "audit", Name: "dropped_total",
 			Help: "Audit log entries dropped because the writer could not keep up.",
 		}),
+		auditUnstorable: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "audit", Name: "unstorable_total",
+			Help: "Audit log entries the logs database refused for their data; each was stored without its target when it could be.",
+		}),
 		operationNames: newBoundedSet(MaxOperations),
 		codes:          newBoundedSet(maxCodes),
 	}
@@ -107,7 +112,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.operations, m.operationDuration, m.graphqlErrors,
 		m.sqlStatements, m.sqlDuration, m.sqlErrors,
-		m.auditDropped,
+		m.auditDropped, m.auditUnstorable,
 	)
 	return m
 }
@@ -123,6 +128,13 @@ func (m *Metrics) Handler() http.Handler {
 func (m *Metrics) AuditDropped(n int) {
 	if n > 0 {
 		m.auditDropped.Add(float64(n))
+	}
+}
+
+// AuditUnstorable records that the logs database refused n audit entries for their data.
+func (m *Metrics) AuditUnstorable(n int) {
+	if n > 0 {
+		m.auditUnstorable.Add(float64(n))
 	}
 }
 
