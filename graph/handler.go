@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,7 +11,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
@@ -50,6 +50,13 @@ type options struct {
 	audit             Auditor
 	viewer            *auth.Viewer // the viewer of requests without a token; tests only
 	extensions        []graphql.HandlerExtension
+	cacheBytes        int
+}
+
+// WithDocumentCacheBytes bounds the cache of parsed documents by their size,
+// limit.DefaultCacheBytes otherwise.
+func WithDocumentCacheBytes(n int) Option {
+	return func(o *options) { o.cacheBytes = n }
 }
 
 // WithExtension adds a gqlgen handler extension, such as the metrics one, to every operation.
@@ -142,16 +149,25 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(limit.NewDocumentCache(o.cacheBytes))
 	srv.SetParserTokenLimit(o.limits.Tokens)
 	if o.introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		// "Did you mean ...?" would rebuild the schema that introspection hides.
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(limit.RulesWithoutSuggestions)
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	// After APQ, which fills in persisted documents; before the complexity limit, whose
 	// walk of the operation the limits bound.
-	srv.Use(limit.New(o.limits))
-	srv.Use(extension.FixedComplexityLimit(o.limits.Complexity))
+	srv.Use(limit.New(o.limits).WithAnonymous(anonymous))
+	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
+		if anonymous(ctx) {
+			return o.limits.AnonymousComplexity
+		}
+		return o.limits.Complexity
+	}})
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
 	for _, ext := range o.extensions {
 		srv.Use(ext)
@@ -163,4 +179,10 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	h = authenticate(accounts, o.viewer, o.log, h)
 	h = withTimeout(o.timeout, h)
 	return limitBody(o.maxBody, h)
+}
+
+// anonymous reports whether the request of ctx comes from a caller who is not signed in.
+func anonymous(ctx context.Context) bool {
+	v, _ := auth.FromContext(ctx)
+	return v.Anonymous()
 }

@@ -137,7 +137,15 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 			Complexity:  intOf("QUERY_MAX_COMPLEXITY", limit.Defaults.Complexity),
 			MaxPage:     intOf("PAGE_MAX", limit.Defaults.MaxPage),
 			DefaultPage: intOf("PAGE_DEFAULT", limit.Defaults.DefaultPage),
+
+			RootFields:          intOf("QUERY_MAX_ROOT_FIELDS", limit.Defaults.RootFields),
+			SameMutation:        intOf("QUERY_MAX_SAME_MUTATION", limit.Defaults.SameMutation),
+			WherePredicates:     intOf("WHERE_MAX_PREDICATES", limit.Defaults.WherePredicates),
+			WhereList:           intOf("WHERE_MAX_LIST", limit.Defaults.WhereList),
+			AnonymousDocument:   intOf("ANONYMOUS_MAX_DOCUMENT_BYTES", limit.Defaults.AnonymousDocument),
+			AnonymousComplexity: intOf("ANONYMOUS_MAX_COMPLEXITY", limit.Defaults.AnonymousComplexity),
 		}),
+		graph.WithDocumentCacheBytes(intOf("QUERY_CACHE_BYTES", limit.DefaultCacheBytes)),
 		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
 	}
 	return opts, errors.Join(errs...)

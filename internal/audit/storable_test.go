@@ -142,4 +142,3 @@ func TestARefusedEntryIsSplitOut(t *testing.T) {
 		})
 	}
 }
-
