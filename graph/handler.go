@@ -169,6 +169,8 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		return o.limits.Complexity
 	}})
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
+	// After rootFields, so that a refused argument is still audited (as made storable).
+	srv.Use(limit.Inputs{})
 	for _, ext := range o.extensions {
 		srv.Use(ext)
 	}

@@ -1,0 +1,52 @@
+package graph_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/multidb/multidb/ent/logs/logentry"
+	"github.com/multidb/multidb/internal/audit"
+)
+
+// TestAuditSurvivesPoisonedInput logs in with U+0000 in the email, which PostgreSQL's jsonb
+// refuses and which used to stop every later audit entry: the log-in is refused as bad input,
+// its entry is stored with the NUL made storable, and the entries after it are stored too.
+func TestAuditSurvivesPoisonedInput(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		var dropped drops
+		h, w := audited(t, e, audit.Options{Dropped: &dropped})
+		h.send(t, "poison", logInDoc, map[string]any{"email": "ada\x00@example.com", "password": "whatever it is"})
+		h.send(t, "poison-long", logInDoc, map[string]any{"email": strings.Repeat("a", 200_000) + "@example.com", "password": "whatever it is"})
+		for _, id := range []string{"after-1", "after-2"} {
+			h.send(t, id, logInDoc, map[string]any{"email": id + "@example.com", "password": "whatever it is"})
+		}
+		if err := w.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.set.Logs.LogEntry.Query().Where(logentry.MessageHasPrefix("audit: ")).All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, r := range rows {
+			target, _ := r.Fields["target"].(string)
+			got[r.RequestID] = target
+			if strings.ContainsRune(target, 0) || len(target) > audit.MaxTarget {
+				t.Errorf("%s: stored target of %d bytes %q", r.RequestID, len(target), target)
+			}
+		}
+		for _, id := range []string{"poison", "poison-long", "after-1", "after-2"} {
+			if _, ok := got[id]; !ok {
+				t.Errorf("no audit entry for %s; stored: %v", id, got)
+			}
+		}
+		if got["poison"] != "ada\uFFFD@example.com" {
+			t.Errorf("the poisoned email is stored as %q", got["poison"])
+		}
+		if dropped.n.Load() != 0 {
+			t.Errorf("%d entries dropped", dropped.n.Load())
+		}
+	})
+}
