@@ -34,6 +34,23 @@ func DefaultLoginLimits() (perEmail, perIP *auth.Limiter) {
 	return auth.NewLimiter(5, time.Minute), auth.NewLimiter(20, 3*time.Second)
 }
 
+// DefaultAccountLimit is the limit of failed log-ins on one account from all addresses of a
+// handler that sets none: 50, then one a minute.
+func DefaultAccountLimit() *auth.Limiter { return auth.NewLimiter(50, time.Minute) }
+
+// WithAccountLoginLimit sets the limit of failed log-ins on one account from all addresses
+// together, DefaultAccountLimit otherwise; nil switches it off. Past it, only addresses the
+// account logged in from before may try.
+func WithAccountLoginLimit(l *auth.Limiter) Option {
+	return func(o *options) { o.perAccount = l }
+}
+
+// WithPasswordHashes sets the gate that bounds the password hashes running at once, a gate
+// of auth's defaults otherwise.
+func WithPasswordHashes(g *auth.HashGate) Option {
+	return func(o *options) { o.hashes = g }
+}
+
 // Option changes how NewHandler builds the handler.
 type Option func(*options)
 
@@ -46,9 +63,12 @@ type options struct {
 	timeout           time.Duration
 	sessionTTL        time.Duration
 	perEmail, perIP   *auth.Limiter
+	perAccount        *auth.Limiter
+	hashes            *auth.HashGate
 	anonymousTracking bool
 	audit             Auditor
-	viewer            *auth.Viewer // the viewer of requests without a token; tests only
+	viewer            *auth.Viewer               // the viewer of requests without a token; tests only
+	clientAddr        func(*http.Request) string // the client's address; tests only
 	extensions        []graphql.HandlerExtension
 	cacheBytes        int
 }
@@ -137,13 +157,16 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		timeout:       DefaultRequestTimeout,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
+	o.perAccount = DefaultAccountLimit()
 	for _, opt := range opts {
 		opt(&o)
 	}
 	o.limits = o.limits.WithDefaults()
 
 	clients := access.Clients(set, access.Options{AnonymousTracking: o.anonymousTracking})
-	accounts := account.New(clients.Users, account.Options{SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP})
+	accounts := account.New(clients.Users, account.Options{
+		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
+	})
 	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
 	srv := handler.New(limit.Schema(generated.NewExecutableSchema(generated.Config{Resolvers: resolvers}), o.limits))
 	srv.AddTransport(transport.Options{})
@@ -171,6 +194,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
 	// After rootFields, so that a refused argument is still audited (as made storable).
 	srv.Use(limit.Inputs{})
+	srv.Use(emailChecks{accounts: accounts})
 	for _, ext := range o.extensions {
 		srv.Use(ext)
 	}
@@ -178,7 +202,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.SetRecoverFunc(apierror.Recover(o.log))
 
 	var h http.Handler = loader.Middleware(clients, o.wait, srv)
-	h = authenticate(accounts, o.viewer, o.log, h)
+	h = authenticate(accounts, o.viewer, o.clientAddr, o.log, h)
 	h = withTimeout(o.timeout, h)
 	return limitBody(o.maxBody, h)
 }

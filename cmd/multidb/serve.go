@@ -147,6 +147,12 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 		}),
 		graph.WithDocumentCacheBytes(intOf("QUERY_CACHE_BYTES", limit.DefaultCacheBytes)),
 		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
+		graph.WithAccountLoginLimit(rateOf("LOGIN_RATE_PER_ACCOUNT", graph.DefaultAccountLimit())),
+		graph.WithPasswordHashes(auth.NewHashGate(
+			intOf("PASSWORD_HASH_CONCURRENCY", auth.DefaultHashConcurrency),
+			intOf("PASSWORD_HASH_QUEUE", auth.DefaultHashQueue),
+			auth.DefaultHashWait,
+		)),
 	}
 	return opts, errors.Join(errs...)
 }
