@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/multidb/multidb/graph"
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/limit"
@@ -50,8 +52,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	share, err := shareSettings(cfg)
+	if err != nil {
+		return err
+	}
 	m := metrics.New()
-	set, err := database.Open(cfg, database.WithDriverWrapper(m.WrapDriver))
+	set, err := database.Open(cfg, database.WithDriverWrapper(func(name string, d dialect.Driver) dialect.Driver {
+		return m.WrapDriver(name, share(name, d))
+	}))
 	if err != nil {
 		return err
 	}
@@ -155,6 +163,24 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 		)),
 	}
 	return opts, errors.Join(errs...)
+}
+
+// shareSettings reads the fair share of each database's pool one caller may hold:
+// DB_VIEWER_SHARE (a fraction of DB_MAX_CONNS) and DB_VIEWER_WAIT.
+func shareSettings(cfg *config.Config) (func(string, dialect.Driver) dialect.Driver, error) {
+	frac := database.DefaultViewerShare
+	if v, ok := cfg.Lookup("DB_VIEWER_SHARE"); ok && v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return nil, fmt.Errorf("%w: DB_VIEWER_SHARE=%q is not a fraction of the pool; use a number above 0 and at most 1, such as 0.5", config.ErrConfig, v)
+		}
+		frac = f
+	}
+	wait, err := durationSetting(cfg, "DB_VIEWER_WAIT", database.DefaultViewerWait)
+	if err != nil {
+		return nil, err
+	}
+	return database.Share(cfg, database.ShareOptions{Share: frac, Wait: wait, Key: graph.ViewerKey}), nil
 }
 
 // readiness pings every database and counts the migrations it lacks.

@@ -94,6 +94,9 @@ func CodeOf(err error) string {
 	if errors.As(err, &down) {
 		return DatabaseUnavailable
 	}
+	if errors.As(err, new(*database.ShareExceededError)) {
+		return TooManyRequests
+	}
 	switch {
 	case isInput(err):
 		return BadUserInput
@@ -179,6 +182,7 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			own   *Error
 			down  *database.UnavailableError
 			dbErr *DatabaseError
+			share *database.ShareExceededError
 		)
 		switch {
 		case code == "INVALID_PAGINATION": // entgql's code for a negative first/last
@@ -199,6 +203,10 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// Whatever the driver made of the cancellation, the cause is the request's deadline.
 			log.WarnContext(ctx, "graphql: request timed out", "path", gerr.Path.String(), "err", err)
 			set(gerr, Timeout, "the request ran out of time and was cancelled")
+		case errors.As(err, &share):
+			// One caller holds their share of the pool: their load, not the database's state.
+			set(gerr, TooManyRequests, fmt.Sprintf("you already run as many statements on the %s database as one caller may; retry when they end", share.Database))
+			gerr.Extensions["database"] = share.Database
 		case errors.As(err, &down):
 			log.WarnContext(ctx, "graphql: database unavailable", "database", down.Database, "path", gerr.Path.String(), "err", down.Err)
 			set(gerr, DatabaseUnavailable, fmt.Sprintf("the %s database is unavailable", down.Database))
