@@ -86,12 +86,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// database costs dropped (and counted) entries, never a slower mutation.
 	auditor := audit.New(set.Logs, audit.Options{Buffer: auditBuffer, Dropped: m, Unstorable: m, Logger: log})
 	gopts = append(gopts, graph.WithLogger(log), graph.WithAudit(auditor), graph.WithExtension(m.GraphQL()))
+	metricsAddr, metricsPublic, err := metricsSettings(cfg)
+	if err != nil {
+		return err
+	}
+	if metricsAddr != "" {
+		mln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on METRICS_ADDR=%s: %w; pick a free address with METRICS_ADDR", metricsAddr, err)
+		}
+		go func() {
+			if err := server.ServeMetrics(ctx, mln, m.Handler(), log); err != nil {
+				log.Error("serving /metrics failed", "addr", metricsAddr, "err", err)
+			}
+		}()
+		log.Info("serving /metrics", "addr", mln.Addr().String())
+	}
 	h := server.New(server.Options{
-		GraphQL:    graph.NewHandler(set, gopts...),
-		Playground: playground,
-		Readiness:  readiness(set),
-		Logger:     log,
-		Metrics:    m,
+		GraphQL:          graph.NewHandler(set, gopts...),
+		Playground:       playground,
+		Readiness:        readiness(set),
+		Logger:           log,
+		Metrics:          m,
+		MetricsElsewhere: !metricsPublic,
 	})
 	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
 	if playground {
@@ -163,6 +181,20 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 		)),
 	}
 	return opts, errors.Join(errs...)
+}
+
+// metricsSettings reads where /metrics is served: METRICS_ADDR, an address of its own
+// (host:port), and METRICS_PUBLIC, whether the API's port serves it too. The API's port
+// serves it by default only outside production and when METRICS_ADDR is not set.
+func metricsSettings(cfg *config.Config) (addr string, public bool, err error) {
+	addr, _ = cfg.Lookup("METRICS_ADDR")
+	if addr != "" {
+		if _, _, serr := net.SplitHostPort(addr); serr != nil {
+			return "", false, fmt.Errorf("%w: METRICS_ADDR=%q is not an address; use host:port such as 127.0.0.1:9090", config.ErrConfig, addr)
+		}
+	}
+	public, err = boolSetting(cfg, "METRICS_PUBLIC", addr == "" && cfg.Env != config.Production)
+	return addr, public, err
 }
 
 // shareSettings reads the fair share of each database's pool one caller may hold:

@@ -29,6 +29,9 @@ const (
 const (
 	// MaxOperations is how many distinct operation names get a label value of their own.
 	MaxOperations = 200
+	// MaxOperationName is the longest operation name, in bytes, that is a label value of its
+	// own; a longer one is counted as Other, so that no client can make a scrape large.
+	MaxOperationName = 64
 	// maxCodes is the same cap for extensions.code values, which the server mostly chooses.
 	maxCodes = 50
 )
@@ -142,6 +145,9 @@ func (m *Metrics) AuditUnstorable(n int) {
 func (m *Metrics) operationLabel(name string) string {
 	if name == "" {
 		return Anonymous
+	}
+	if len(name) > MaxOperationName {
+		return Other
 	}
 	return m.operationNames.label(name)
 }
