@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/internal/audit"
@@ -47,6 +48,25 @@ func TestAuditSurvivesPoisonedInput(t *testing.T) {
 		}
 		if dropped.n.Load() != 0 {
 			t.Errorf("%d entries dropped", dropped.n.Load())
+		}
+	})
+}
+
+// TestNoForgedAuditEntries has a USER write log entries that read as audit entries, as one
+// forged an admin's back-dated "audit: deleteUser": each is refused, and no log entry that
+// reads as an audit entry is stored but the server's own.
+func TestNoForgedAuditEntries(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, mutationFixture)
+		user := e.as(e.session(t, userID(3), time.Now().Add(time.Hour)))
+		const doc = `mutation($m: String!, $f: Map) { createLogEntry(input: {message: $m, fields: $f, createdAt: "2025-01-01T00:00:00Z"}) { id } }`
+		for _, m := range []string{"audit: deleteUser", "AUDIT: deleteUser", "  Audit:deleteUser", "\u00a0audit: x"} {
+			user.wantError(t, doc, map[string]any{"m": m, "f": map[string]any{"actor": userID(0).String(), "role": "ADMIN", "operation": "deleteUser"}}, "BAD_USER_INPUT", "createLogEntry")
+		}
+		user.query(t, doc, map[string]any{"m": "an audit of my own"}, nil)
+		n, err := e.set.Logs.LogEntry.Query().Where(logentry.MessageHasPrefix("audit:")).Count(context.Background())
+		if err != nil || n != 0 {
+			t.Errorf("%d log entries read as audit entries (%v)", n, err)
 		}
 	})
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/multidb/multidb/graph/access"
@@ -181,7 +180,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		srv.SetDisableSuggestion(true)
 		srv.SetValidationRulesFn(limit.RulesWithoutSuggestions)
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: limit.NewQueryCache(o.cacheBytes / 4)})
 	// After APQ, which fills in persisted documents; before the complexity limit, whose
 	// walk of the operation the limits bound.
 	srv.Use(limit.New(o.limits).WithAnonymous(anonymous))
@@ -195,6 +194,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	// After rootFields, so that a refused argument is still audited (as made storable).
 	srv.Use(limit.Inputs{})
 	srv.Use(emailChecks{accounts: accounts})
+	srv.Use(noForgedAudit{})
 	for _, ext := range o.extensions {
 		srv.Use(ext)
 	}

@@ -20,53 +20,72 @@ const (
 	docWeight   = 8
 )
 
-// DocumentCache is a least-recently-used cache of parsed documents bounded by their size,
-// not their number: gqlgen's own holds a fixed number of documents of any size, so unique
-// large documents could hold gigabytes. A document larger than a sixteenth of the bound is
-// not cached at all; a client that sends such documents pays their parse each time.
-type DocumentCache struct {
-	mu    sync.Mutex
-	max   int
-	used  int
-	order *list.List // front: most recently used
-	items map[string]*list.Element
+// ByteCache is a least-recently-used cache bounded by the size of what it holds, not by its
+// number of entries: gqlgen's own caches hold a fixed number of entries of any size, so
+// unique large documents could hold gigabytes. An entry heavier than a sixteenth of the
+// bound is not cached at all; a client that sends such documents pays their parse each time.
+type ByteCache[T any] struct {
+	mu     sync.Mutex
+	max    int
+	used   int
+	weight func(key string, v T) int
+	order  *list.List // front: most recently used
+	items  map[string]*list.Element
 }
 
-type cached struct {
+// DocumentCache is the cache of parsed documents, weighed by Weight.
+type DocumentCache = ByteCache[*ast.QueryDocument]
+
+type cached[T any] struct {
 	key    string
-	doc    *ast.QueryDocument
+	v      T
 	weight int
 }
 
-var _ graphql.Cache[*ast.QueryDocument] = (*DocumentCache)(nil)
+var (
+	_ graphql.Cache[*ast.QueryDocument] = (*DocumentCache)(nil)
+	_ graphql.Cache[string]             = (*ByteCache[string])(nil)
+)
 
 // NewDocumentCache returns a cache holding documents of maxBytes at most, by the weight of
 // Weight; DefaultCacheBytes when maxBytes is not positive.
 func NewDocumentCache(maxBytes int) *DocumentCache {
+	return NewByteCache(maxBytes, func(key string, _ *ast.QueryDocument) int { return Weight(key) })
+}
+
+// NewQueryCache returns a cache of documents by their hash, for automatic persisted queries,
+// holding maxBytes of them at most.
+func NewQueryCache(maxBytes int) *ByteCache[string] {
+	return NewByteCache(maxBytes, func(key, query string) int { return 64 + len(key) + len(query) })
+}
+
+// NewByteCache returns a cache holding entries of maxBytes at most, as weighed by weight;
+// DefaultCacheBytes when maxBytes is not positive.
+func NewByteCache[T any](maxBytes int, weight func(key string, v T) int) *ByteCache[T] {
 	if maxBytes <= 0 {
 		maxBytes = DefaultCacheBytes
 	}
-	return &DocumentCache{max: maxBytes, order: list.New(), items: map[string]*list.Element{}}
+	return &ByteCache[T]{max: maxBytes, weight: weight, order: list.New(), items: map[string]*list.Element{}}
 }
 
 // Weight is what a document of source src counts against the bound.
 func Weight(src string) int { return docOverhead + docWeight*len(src) }
 
 // Get implements graphql.Cache.
-func (c *DocumentCache) Get(_ context.Context, key string) (*ast.QueryDocument, bool) {
+func (c *ByteCache[T]) Get(_ context.Context, key string) (v T, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
 	if !ok {
-		return nil, false
+		return v, false
 	}
 	c.order.MoveToFront(el)
-	return el.Value.(*cached).doc, true
+	return el.Value.(*cached[T]).v, true
 }
 
 // Add implements graphql.Cache.
-func (c *DocumentCache) Add(_ context.Context, key string, doc *ast.QueryDocument) {
-	w := Weight(key)
+func (c *ByteCache[T]) Add(_ context.Context, key string, v T) {
+	w := c.weight(key, v)
 	if w > c.max/16 {
 		return
 	}
@@ -78,24 +97,24 @@ func (c *DocumentCache) Add(_ context.Context, key string, doc *ast.QueryDocumen
 	}
 	for c.used+w > c.max {
 		last := c.order.Back()
-		old := last.Value.(*cached)
+		old := last.Value.(*cached[T])
 		c.order.Remove(last)
 		delete(c.items, old.key)
 		c.used -= old.weight
 	}
-	c.items[key] = c.order.PushFront(&cached{key: key, doc: doc, weight: w})
+	c.items[key] = c.order.PushFront(&cached[T]{key: key, v: v, weight: w})
 	c.used += w
 }
 
-// Bytes is the weight of the documents held.
-func (c *DocumentCache) Bytes() int {
+// Bytes is the weight of the entries held.
+func (c *ByteCache[T]) Bytes() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.used
 }
 
-// Len is the number of documents held.
-func (c *DocumentCache) Len() int {
+// Len is the number of entries held.
+func (c *ByteCache[T]) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.items)
