@@ -105,8 +105,9 @@ func TestCostPerRequest(t *testing.T) {
 // TestDocumentCacheIsBoundedInBytes sends unique large documents, as signed-in callers may,
 // and checks that the live heap stays within the cache's bound (with room for the garbage
 // collector), where a cache bounded in entries held each document.
+//
+// It is not parallel: the heap it measures must not be the other tests'.
 func TestDocumentCacheIsBoundedInBytes(t *testing.T) {
-	t.Parallel()
 	e := newEnv(t, "sqlite3")
 	const budget = 8 << 20
 	h := e.with(t, graph.WithViewer(testAdmin), graph.WithDocumentCacheBytes(budget))
