@@ -41,7 +41,9 @@ func (noForgedAudit) InterceptField(ctx context.Context, next graphql.Resolver) 
 // readsAsAudit reports whether a message would be taken for an audit entry, whatever its
 // case, leading spaces or look-alike width.
 func readsAsAudit(msg string) bool {
-	msg = strings.TrimLeftFunc(msg, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u200b' || r == '\ufeff' })
+	msg = strings.TrimLeftFunc(msg, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u200b' || r == '\ufeff'
+	})
 	if len(msg) < len(auditPrefix) {
 		return false
 	}
