@@ -39,7 +39,7 @@ func (noForgedAudit) InterceptField(ctx context.Context, next graphql.Resolver) 
 }
 
 // readsAsAudit reports whether a message would be taken for an audit entry, whatever its
-// case, leading spaces or look-alike width.
+// case or the blank and invisible characters before it.
 func readsAsAudit(msg string) bool {
 	msg = strings.TrimLeftFunc(msg, func(r rune) bool {
 		return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u200b' || r == '\ufeff'

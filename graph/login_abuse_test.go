@@ -186,3 +186,25 @@ func TestPasswordHashing(t *testing.T) {
 		}
 	})
 }
+
+// TestAliasesCountOneByOne sends aliased logIns in one request: each counts against the
+// limits, as separate requests would.
+func TestAliasesCountOneByOne(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithClientAddressHeader(addrHeader), graph.WithLoginLimits(auth.NewLimiter(3, time.Hour), nil))
+		var b strings.Builder
+		b.WriteString("mutation {")
+		for i := range 5 {
+			fmt.Fprintf(&b, " a%d: logIn(email: \"aliased@example.com\", password: \"guess number %d\") { token }", i, i)
+		}
+		b.WriteString(" }")
+		r := h.from(t, "10.2.0.1", b.String(), nil)
+		got := map[string]int{}
+		for _, err := range r.Errors {
+			got[err.code()]++
+		}
+		if got["UNAUTHENTICATED"] != 3 || got["TOO_MANY_REQUESTS"] != 2 {
+			t.Errorf("5 aliased logIns with a limit of 3: %v", got)
+		}
+	})
+}
