@@ -41,3 +41,28 @@ func TestMetricsSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestShareSettings checks that a bad DB_VIEWER_SHARE or DB_VIEWER_WAIT is refused with an
+// error that names the variable.
+func TestShareSettings(t *testing.T) {
+	for _, c := range []struct {
+		vars map[string]string
+		bad  string
+	}{
+		{nil, ""},
+		{map[string]string{"DB_VIEWER_SHARE": "0.25", "DB_VIEWER_WAIT": "1s"}, ""},
+		{map[string]string{"DB_VIEWER_SHARE": "0"}, "DB_VIEWER_SHARE"},
+		{map[string]string{"DB_VIEWER_SHARE": "1.5"}, "DB_VIEWER_SHARE"},
+		{map[string]string{"DB_VIEWER_SHARE": "half"}, "DB_VIEWER_SHARE"},
+		{map[string]string{"DB_VIEWER_WAIT": "soon"}, "DB_VIEWER_WAIT"},
+	} {
+		cfg := &config.Config{Env: config.Production, Lookup: func(k string) (string, bool) { v, ok := c.vars[k]; return v, ok }}
+		wrap, err := shareSettings(cfg)
+		switch {
+		case c.bad == "" && (err != nil || wrap == nil):
+			t.Errorf("%v: %v", c.vars, err)
+		case c.bad != "" && (!errors.Is(err, config.ErrConfig) || !strings.Contains(err.Error(), c.bad)):
+			t.Errorf("%v: error %v, want one naming %s", c.vars, err, c.bad)
+		}
+	}
+}
