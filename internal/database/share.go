@@ -33,7 +33,7 @@ func (e *ShareExceededError) Error() string {
 // ShareOptions configure a Share.
 type ShareOptions struct {
 	// Share is the fraction of each database's pool (DB_MAX_CONNS) one caller may hold at
-	// once, at least one connection [DefaultViewerShare].
+	// once, at least one connection [DefaultViewerShare]; 1 switches the limit off.
 	Share float64
 	// Wait is how long a caller's statement waits for one of its own slots to come free
 	// before it fails with ShareExceededError [DefaultViewerWait].
@@ -64,6 +64,11 @@ func Share(cfg *config.Config, opts ShareOptions) func(name string, d dialect.Dr
 			maxConns = db.Pool.MaxConns
 		}
 		limit := max(1, int(float64(maxConns)*opts.Share))
+		if limit >= maxConns {
+			// A share of the whole pool limits nothing the pool does not: the pool's own
+			// wait (DB_CONN_WAIT) applies, as without the wrapper.
+			return d
+		}
 		return &shared{Driver: d, name: name, limit: limit, wait: opts.Wait, key: opts.Key, held: map[string]*holding{}}
 	}
 }
