@@ -1,16 +1,11 @@
 package graph_test
 
-import (
-	"testing"
-
-	"github.com/multidb/multidb/internal/config"
-)
+import "testing"
 
 // FuzzArguments sends arbitrary IDs and cursors: whatever they hold, the answer is data or
 // BAD_USER_INPUT, never INTERNAL.
 func FuzzArguments(f *testing.F) {
-	e := newEnv(f, config.SQLite)
-	seed(f, e, smallFixture)
+	e := fuzzEnv(f) // PostgreSQL when it answers: it refuses more input than SQLite
 	for _, s := range []string{"", "42", userID(1).String(), "zzzz", "gqFp2SQwMTljNzk2ZC1kNjA2LTcwMDAtODAwMC0wMDAwMDAwMDAwMDE", "3wAAAAA", "kw"} {
 		f.Add(s, s)
 	}

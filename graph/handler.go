@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -8,9 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
@@ -34,6 +33,23 @@ func DefaultLoginLimits() (perEmail, perIP *auth.Limiter) {
 	return auth.NewLimiter(5, time.Minute), auth.NewLimiter(20, 3*time.Second)
 }
 
+// DefaultAccountLimit is the limit of failed log-ins on one account from all addresses of a
+// handler that sets none: 50, then one a minute.
+func DefaultAccountLimit() *auth.Limiter { return auth.NewLimiter(50, time.Minute) }
+
+// WithAccountLoginLimit sets the limit of failed log-ins on one account from all addresses
+// together, DefaultAccountLimit otherwise; nil switches it off. Past it, only addresses the
+// account logged in from before may try.
+func WithAccountLoginLimit(l *auth.Limiter) Option {
+	return func(o *options) { o.perAccount = l }
+}
+
+// WithPasswordHashes sets the gate that bounds the password hashes running at once, a gate
+// of auth's defaults otherwise.
+func WithPasswordHashes(g *auth.HashGate) Option {
+	return func(o *options) { o.hashes = g }
+}
+
 // Option changes how NewHandler builds the handler.
 type Option func(*options)
 
@@ -46,10 +62,20 @@ type options struct {
 	timeout           time.Duration
 	sessionTTL        time.Duration
 	perEmail, perIP   *auth.Limiter
+	perAccount        *auth.Limiter
+	hashes            *auth.HashGate
 	anonymousTracking bool
 	audit             Auditor
-	viewer            *auth.Viewer // the viewer of requests without a token; tests only
+	viewer            *auth.Viewer               // the viewer of requests without a token; tests only
+	clientAddr        func(*http.Request) string // the client's address; tests only
 	extensions        []graphql.HandlerExtension
+	cacheBytes        int
+}
+
+// WithDocumentCacheBytes bounds the cache of parsed documents by their size,
+// limit.DefaultCacheBytes otherwise.
+func WithDocumentCacheBytes(n int) Option {
+	return func(o *options) { o.cacheBytes = n }
 }
 
 // WithExtension adds a gqlgen handler extension, such as the metrics one, to every operation.
@@ -130,29 +156,45 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		timeout:       DefaultRequestTimeout,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
+	o.perAccount = DefaultAccountLimit()
 	for _, opt := range opts {
 		opt(&o)
 	}
 	o.limits = o.limits.WithDefaults()
 
 	clients := access.Clients(set, access.Options{AnonymousTracking: o.anonymousTracking})
-	accounts := account.New(clients.Users, account.Options{SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP})
+	accounts := account.New(clients.Users, account.Options{
+		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
+	})
 	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
 	srv := handler.New(limit.Schema(generated.NewExecutableSchema(generated.Config{Resolvers: resolvers}), o.limits))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetQueryCache(limit.NewDocumentCache(o.cacheBytes))
 	srv.SetParserTokenLimit(o.limits.Tokens)
 	if o.introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		// "Did you mean ...?" would rebuild the schema that introspection hides.
+		srv.SetDisableSuggestion(true)
+		srv.SetValidationRulesFn(limit.RulesWithoutSuggestions)
 	}
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: limit.NewQueryCache(o.cacheBytes / 4)})
 	// After APQ, which fills in persisted documents; before the complexity limit, whose
 	// walk of the operation the limits bound.
-	srv.Use(limit.New(o.limits))
-	srv.Use(extension.FixedComplexityLimit(o.limits.Complexity))
+	srv.Use(limit.New(o.limits).WithAnonymous(anonymous))
+	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
+		if anonymous(ctx) {
+			return o.limits.AnonymousComplexity
+		}
+		return o.limits.Complexity
+	}})
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
+	// After rootFields, so that a refused argument is still audited (as made storable).
+	srv.Use(limit.Inputs{})
+	srv.Use(emailChecks{accounts: accounts})
+	srv.Use(noForgedAudit{})
 	for _, ext := range o.extensions {
 		srv.Use(ext)
 	}
@@ -160,7 +202,13 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.SetRecoverFunc(apierror.Recover(o.log))
 
 	var h http.Handler = loader.Middleware(clients, o.wait, srv)
-	h = authenticate(accounts, o.viewer, o.log, h)
+	h = authenticate(accounts, o.viewer, o.clientAddr, o.log, h)
 	h = withTimeout(o.timeout, h)
 	return limitBody(o.maxBody, h)
+}
+
+// anonymous reports whether the request of ctx comes from a caller who is not signed in.
+func anonymous(ctx context.Context) bool {
+	v, _ := auth.FromContext(ctx)
+	return v.Anonymous()
 }

@@ -74,10 +74,13 @@ func clientIP(ctx context.Context) string {
 // header, the session's user with a valid bearer token. A token that is malformed, unknown,
 // expired or revoked fails the whole request with UNAUTHENTICATED: a client that sent one
 // means to act as someone, and must not be served as anonymous instead.
-func authenticate(accounts *account.Service, fixed *auth.Viewer, log *slog.Logger, next http.Handler) http.Handler {
+func authenticate(accounts *account.Service, fixed *auth.Viewer, addr func(*http.Request) string, log *slog.Logger, next http.Handler) http.Handler {
+	if addr == nil {
+		addr = peerAddress
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if host := addr(r); host != "" {
 			ctx = context.WithValue(ctx, ipKey{}, host)
 		}
 		header := r.Header.Get("Authorization")
@@ -114,6 +117,15 @@ func authenticate(accounts *account.Service, fixed *auth.Viewer, log *slog.Logge
 		}
 		next.ServeHTTP(w, r.WithContext(auth.NewContext(ctx, v)))
 	})
+}
+
+// peerAddress is the host of the request's peer.
+func peerAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
 }
 
 func unauthorized(w http.ResponseWriter, msg string) {

@@ -12,7 +12,6 @@ import (
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/users"
-	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/model"
 	"github.com/multidb/multidb/graph/rules"
 	"github.com/multidb/multidb/internal/auth"
@@ -22,7 +21,7 @@ import (
 func (r *mutationResolver) CreateUser(ctx context.Context, input users.CreateUserInput, password *string) (*users.User, error) {
 	create := r.clients.Users.User.Create().SetInput(input)
 	if password != nil {
-		hash, err := account.HashNewPassword(*password)
+		hash, err := r.accounts.HashForCreate(ctx, *password)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/multidb/multidb/graph"
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/limit"
@@ -50,8 +52,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	share, err := shareSettings(cfg)
+	if err != nil {
+		return err
+	}
 	m := metrics.New()
-	set, err := database.Open(cfg, database.WithDriverWrapper(m.WrapDriver))
+	set, err := database.Open(cfg, database.WithDriverWrapper(func(name string, d dialect.Driver) dialect.Driver {
+		return m.WrapDriver(name, share(name, d))
+	}))
 	if err != nil {
 		return err
 	}
@@ -81,16 +89,34 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	// Audit entries go to the logs database in the background; a slow or failing logs
 	// database costs dropped (and counted) entries, never a slower mutation.
-	auditor := audit.New(set.Logs, audit.Options{Buffer: auditBuffer, Dropped: m, Logger: log})
+	auditor := audit.New(set.Logs, audit.Options{Buffer: auditBuffer, Dropped: m, Unstorable: m, Logger: log})
 	gopts = append(gopts, graph.WithLogger(log), graph.WithAudit(auditor), graph.WithExtension(m.GraphQL()))
+	metricsAddr, metricsPublic, err := metricsSettings(cfg)
+	if err != nil {
+		return err
+	}
+	if metricsAddr != "" {
+		mln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on METRICS_ADDR=%s: %w; pick a free address with METRICS_ADDR", metricsAddr, err)
+		}
+		go func() {
+			if err := server.ServeMetrics(ctx, mln, m.Handler(), log); err != nil {
+				log.Error("serving /metrics failed", "addr", metricsAddr, "err", err)
+			}
+		}()
+		log.Info("serving /metrics", "addr", mln.Addr().String())
+	}
 	sopts.Drain = &server.Drain{}
 	h := server.New(server.Options{
-		GraphQL:    graph.NewHandler(set, gopts...),
-		Playground: playground,
-		Readiness:  prober.States,
-		Logger:     log,
-		Metrics:    m,
-		Drain:      sopts.Drain,
+		GraphQL:          graph.NewHandler(set, gopts...),
+		Playground:       playground,
+		Readiness:        prober.States,
+		Logger:           log,
+		Metrics:          m,
+		Drain:            sopts.Drain,
+		MetricsElsewhere: !metricsPublic,
 	})
 	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
 	if playground {
@@ -144,10 +170,56 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 			Complexity:  intOf("QUERY_MAX_COMPLEXITY", limit.Defaults.Complexity),
 			MaxPage:     intOf("PAGE_MAX", limit.Defaults.MaxPage),
 			DefaultPage: intOf("PAGE_DEFAULT", limit.Defaults.DefaultPage),
+
+			RootFields:          intOf("QUERY_MAX_ROOT_FIELDS", limit.Defaults.RootFields),
+			SameMutation:        intOf("QUERY_MAX_SAME_MUTATION", limit.Defaults.SameMutation),
+			WherePredicates:     intOf("WHERE_MAX_PREDICATES", limit.Defaults.WherePredicates),
+			WhereList:           intOf("WHERE_MAX_LIST", limit.Defaults.WhereList),
+			AnonymousDocument:   intOf("ANONYMOUS_MAX_DOCUMENT_BYTES", limit.Defaults.AnonymousDocument),
+			AnonymousComplexity: intOf("ANONYMOUS_MAX_COMPLEXITY", limit.Defaults.AnonymousComplexity),
 		}),
+		graph.WithDocumentCacheBytes(intOf("QUERY_CACHE_BYTES", limit.DefaultCacheBytes)),
 		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
+		graph.WithAccountLoginLimit(rateOf("LOGIN_RATE_PER_ACCOUNT", graph.DefaultAccountLimit())),
+		graph.WithPasswordHashes(auth.NewHashGate(
+			intOf("PASSWORD_HASH_CONCURRENCY", auth.DefaultHashConcurrency),
+			intOf("PASSWORD_HASH_QUEUE", auth.DefaultHashQueue),
+			auth.DefaultHashWait,
+		)),
 	}
 	return opts, errors.Join(errs...)
+}
+
+// metricsSettings reads where /metrics is served: METRICS_ADDR, an address of its own
+// (host:port), and METRICS_PUBLIC, whether the API's port serves it too. The API's port
+// serves it by default only outside production and when METRICS_ADDR is not set.
+func metricsSettings(cfg *config.Config) (addr string, public bool, err error) {
+	addr, _ = cfg.Lookup("METRICS_ADDR")
+	if addr != "" {
+		if _, _, serr := net.SplitHostPort(addr); serr != nil {
+			return "", false, fmt.Errorf("%w: METRICS_ADDR=%q is not an address; use host:port such as 127.0.0.1:9090", config.ErrConfig, addr)
+		}
+	}
+	public, err = boolSetting(cfg, "METRICS_PUBLIC", addr == "" && cfg.Env != config.Production)
+	return addr, public, err
+}
+
+// shareSettings reads the fair share of each database's pool one caller may hold:
+// DB_VIEWER_SHARE (a fraction of DB_MAX_CONNS) and DB_VIEWER_WAIT.
+func shareSettings(cfg *config.Config) (func(string, dialect.Driver) dialect.Driver, error) {
+	frac := database.DefaultViewerShare
+	if v, ok := cfg.Lookup("DB_VIEWER_SHARE"); ok && v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return nil, fmt.Errorf("%w: DB_VIEWER_SHARE=%q is not a fraction of the pool; use a number above 0 and at most 1, such as 0.5", config.ErrConfig, v)
+		}
+		frac = f
+	}
+	wait, err := durationSetting(cfg, "DB_VIEWER_WAIT", database.DefaultViewerWait)
+	if err != nil {
+		return nil, err
+	}
+	return database.Share(cfg, database.ShareOptions{Share: frac, Wait: wait, Key: graph.ViewerKey}), nil
 }
 
 // serveSettings reads the HTTP server's timeouts, its shutdown, and the readiness probes.

@@ -36,9 +36,17 @@ var errTooMany = &apierror.Error{Code: apierror.TooManyRequests, Message: "too m
 type Options struct {
 	// SessionTTL is how long a session lasts; DefaultSessionTTL when zero.
 	SessionTTL time.Duration
-	// PerEmail and PerIP limit logIn attempts per email and logIn and signUp attempts per
-	// client address. Nil means no limit.
-	PerEmail, PerIP *auth.Limiter
+	// PerEmail limits logIn attempts on one email from one client address, so that what a
+	// stranger tries elsewhere never counts against the owner's address. PerIP limits logIn,
+	// signUp and email changes (updateUser) per client address. PerAccount limits failed
+	// logIn attempts on one email from all addresses together, so that guessing from many
+	// addresses stays bounded; past it, only addresses the account logged in from before
+	// (Known) may still try. Nil means no limit.
+	PerEmail, PerIP, PerAccount *auth.Limiter
+	// Known remembers the addresses each account logged in from; a default one when nil.
+	Known *auth.KnownAddresses
+	// Hashes bounds the argon2id hashes running and waiting; a default gate when nil.
+	Hashes *auth.HashGate
 }
 
 // Service signs users up and in over a users client of package access.
@@ -52,6 +60,12 @@ type Service struct {
 func New(c *users.Client, o Options) *Service {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = DefaultSessionTTL
+	}
+	if o.Hashes == nil {
+		o.Hashes = auth.NewHashGate(0, -1, 0)
+	}
+	if o.Known == nil {
+		o.Known = auth.NewKnownAddresses(o.SessionTTL, 100_000)
 	}
 	return &Service{users: c, o: o, now: time.Now}
 }
@@ -69,7 +83,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name, ip string) 
 	if !s.allow(s.o.PerIP, ip) {
 		return nil, errTooMany
 	}
-	hash, err := HashNewPassword(password)
+	hash, err := s.hashNew(ctx, password)
 	if err != nil {
 		return nil, err
 	}
@@ -89,25 +103,78 @@ func (s *Service) SignUp(ctx context.Context, email, password, name, ip string) 
 // email take the same time and give the same error.
 func (s *Service) LogIn(ctx context.Context, email, password, ip string) (*Session, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if !s.allow(s.o.PerIP, ip) || !s.allow(s.o.PerEmail, email) {
+	if !s.allow(s.o.PerIP, ip) || !s.allow(s.o.PerEmail, email+"\x00"+ip) {
+		return nil, errTooMany
+	}
+	if s.o.PerAccount != nil && !s.o.PerAccount.Ready(email) && !s.o.Known.Known(email, ip) {
 		return nil, errTooMany
 	}
 	u, err := s.users.User.Query().Where(user.Email(email)).Only(auth.SystemContext(ctx))
+	ok := false
 	switch {
 	case users.IsNotFound(err):
-		auth.VerifyNoAccount(password)
-		return nil, errCredentials
+		err = s.verify(ctx, func() { auth.VerifyNoAccount(password) })
 	case err != nil:
 		return nil, apierror.Database("users", err)
 	case u.PasswordHash == "":
 		// An account made without a password (by an admin, or a seed) cannot log in.
-		auth.VerifyNoAccount(password)
-		return nil, errCredentials
-	case !auth.VerifyPassword(password, u.PasswordHash):
+		err = s.verify(ctx, func() { auth.VerifyNoAccount(password) })
+	default:
+		err = s.verify(ctx, func() { ok = auth.VerifyPassword(password, u.PasswordHash) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if s.o.PerAccount != nil {
+			s.o.PerAccount.Take(email)
+		}
 		return nil, errCredentials
 	}
+	s.o.Known.Remember(email, ip)
 	return s.issue(ctx, u)
 }
+
+// AllowEmailCheck counts an attempt that may tell whether an email is taken (an email change
+// through updateUser) against the address's budget, which signUp shares: false over it.
+func (s *Service) AllowEmailCheck(ip string) bool {
+	return s.allow(s.o.PerIP, ip)
+}
+
+// HashForCreate hashes the password of an account an admin creates. The viewer is checked
+// first, so that a refused createUser costs no hash; the access rules check it again when
+// the account is written.
+func (s *Service) HashForCreate(ctx context.Context, password string) (string, error) {
+	if v, _ := auth.FromContext(ctx); !v.Admin() {
+		return "", apierror.Forbiddenf("only an admin may create users")
+	}
+	return s.hashNew(ctx, password)
+}
+
+// hashNew is HashNewPassword through the gate of the hashes running at once.
+func (s *Service) hashNew(ctx context.Context, password string) (hash string, err error) {
+	if err := auth.CheckPasswordStrength(password); err != nil {
+		return "", &apierror.Error{Code: apierror.BadUserInput, Message: err.Error()}
+	}
+	if gerr := s.verify(ctx, func() { hash, err = HashNewPassword(password) }); gerr != nil {
+		return "", gerr
+	}
+	return hash, err
+}
+
+// verify runs fn, an argon2id hash, through the gate: TOO_MANY_REQUESTS when too many run.
+func (s *Service) verify(ctx context.Context, fn func()) error {
+	switch err := s.o.Hashes.Do(ctx, fn); {
+	case errors.Is(err, auth.ErrBusy):
+		return errBusy
+	case err != nil:
+		return &apierror.Error{Code: apierror.Timeout, Message: "the request ended before the password could be checked", Cause: err}
+	}
+	return nil
+}
+
+// errBusy is the answer when too many passwords are being hashed at once.
+var errBusy = &apierror.Error{Code: apierror.TooManyRequests, Message: "too many sign-ins at once; try again in a moment"}
 
 func (s *Service) allow(l *auth.Limiter, key string) bool {
 	return l == nil || l.Allow(key)

@@ -95,6 +95,9 @@ func CodeOf(err error) string {
 	if errors.As(err, &down) {
 		return DatabaseUnavailable
 	}
+	if errors.As(err, new(*database.ShareExceededError)) {
+		return TooManyRequests
+	}
 	if code := databaseCode(err); code != "" {
 		return code
 	}
@@ -189,6 +192,7 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			own   *Error
 			down  *database.UnavailableError
 			dbErr *DatabaseError
+			share *database.ShareExceededError
 		)
 		switch {
 		case code == "INVALID_PAGINATION": // entgql's code for a negative first/last
@@ -214,6 +218,10 @@ func Presenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				set(gerr, Timeout, fmt.Sprintf("the request ran out of time waiting for the %s database", name))
 				gerr.Extensions["database"] = name
 			}
+		case errors.As(err, &share):
+			// One caller holds their share of the pool: their load, not the database's state.
+			set(gerr, TooManyRequests, fmt.Sprintf("you already run as many statements on the %s database as one caller may; retry when they end", share.Database))
+			gerr.Extensions["database"] = share.Database
 		case errors.As(err, new(*database.BusyError)):
 			name := database.Name(err) // before set, as above
 			log.WarnContext(ctx, "graphql: database busy", "database", name, "path", gerr.Path.String(), "err", err)

@@ -39,6 +39,22 @@ type Limits struct {
 	DefaultPage int
 	// CursorLength is the longest after or before cursor, in bytes.
 	CursorLength int
+	// RootFields is how many root fields one mutation operation may hold, fragments
+	// expanded: each runs a write and leaves an audit entry.
+	RootFields int
+	// SameMutation is how many times one mutation may appear in an operation, aliased.
+	SameMutation int
+	// WherePredicates is how many predicates (fields of a where input, at any depth, and
+	// the members of and/or lists) one where argument may hold.
+	WherePredicates int
+	// WhereList is the longest list inside a where argument (idIn, nameIn, or, and...).
+	WhereList int
+	// AnonymousDocument is the longest document, in bytes, of a caller who is not signed in:
+	// they may only sign up, log in or track events.
+	AnonymousDocument int
+	// AnonymousComplexity is the highest complexity of an operation of a caller who is not
+	// signed in.
+	AnonymousComplexity int
 }
 
 // Defaults are the limits of a server that sets none.
@@ -51,6 +67,13 @@ var Defaults = Limits{
 	MaxPage:      1000,
 	DefaultPage:  100,
 	CursorLength: 1024,
+
+	RootFields:          20,
+	SameMutation:        5,
+	WherePredicates:     100,
+	WhereList:           1000,
+	AnonymousDocument:   8 << 10,
+	AnonymousComplexity: 200,
 }
 
 // WithDefaults returns l with its zero fields set from Defaults.
@@ -59,6 +82,9 @@ func (l Limits) WithDefaults() Limits {
 	for _, f := range []struct{ v, def *int }{
 		{&l.Depth, &d.Depth}, {&l.Aliases, &d.Aliases}, {&l.Fields, &d.Fields}, {&l.Tokens, &d.Tokens}, {&l.Complexity, &d.Complexity},
 		{&l.MaxPage, &d.MaxPage}, {&l.DefaultPage, &d.DefaultPage}, {&l.CursorLength, &d.CursorLength},
+		{&l.RootFields, &d.RootFields}, {&l.SameMutation, &d.SameMutation},
+		{&l.WherePredicates, &d.WherePredicates}, {&l.WhereList, &d.WhereList},
+		{&l.AnonymousDocument, &d.AnonymousDocument}, {&l.AnonymousComplexity, &d.AnonymousComplexity},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def
@@ -153,11 +179,19 @@ func toInt(v any) (int64, bool) {
 // page of DefaultPage. Install the complexity limit too (extension.FixedComplexityLimit over
 // a Schema): this extension runs first and keeps that walk bounded.
 type Extension struct {
-	l Limits
+	l         Limits
+	anonymous func(context.Context) bool
 }
 
 // New returns the extension of l.
 func New(l Limits) Extension { return Extension{l: l.WithDefaults()} }
+
+// WithAnonymous returns e telling callers who are not signed in by anonymous: their
+// documents are held to AnonymousDocument bytes.
+func (e Extension) WithAnonymous(anonymous func(context.Context) bool) Extension {
+	e.anonymous = anonymous
+	return e
+}
 
 var (
 	_ graphql.HandlerExtension          = Extension{}
@@ -180,6 +214,10 @@ const shortDocument = 1024
 // before gqlgen validates it. Install it after extension.AutomaticPersistedQuery, which
 // fills in the document of a persisted query.
 func (e Extension) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	// Before the parse, so that a large anonymous document is neither parsed nor cached.
+	if e.anonymous != nil && len(p.Query) > e.l.AnonymousDocument && e.anonymous(ctx) {
+		return invalid(nil, "the document is %d bytes long; at most %d are allowed without signing in", len(p.Query), e.l.AnonymousDocument)
+	}
 	if len(p.Query) <= shortDocument {
 		return nil
 	}
@@ -219,9 +257,50 @@ func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.Opera
 	if oc.Operation == nil {
 		return nil
 	}
+	if oc.Operation.Operation == ast.Mutation {
+		if err := e.rootFields(oc.Operation.SelectionSet); err != nil {
+			return err
+		}
+	}
 	w := walker{l: e.l, vars: oc.Variables}
 	w.selections(oc.Operation.SelectionSet, nil, 1)
 	return w.err
+}
+
+// rootFields refuses a mutation operation with more than RootFields root fields, or one
+// mutation more than SameMutation times: each root field of a mutation writes, hashes a
+// password or counts against a rate limit, and is audited.
+func (e Extension) rootFields(set ast.SelectionSet) *gqlerror.Error {
+	n := 0
+	same := map[string]int{}
+	var err *gqlerror.Error
+	var walk func(ast.SelectionSet)
+	walk = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			if err != nil {
+				return
+			}
+			switch s := sel.(type) {
+			case *ast.Field:
+				n++
+				same[s.Name]++
+				switch {
+				case n > e.l.RootFields:
+					err = invalid(ast.Path{ast.PathName(s.Alias)}, "the mutation holds more than %d root fields", e.l.RootFields)
+				case same[s.Name] > e.l.SameMutation:
+					err = invalid(ast.Path{ast.PathName(s.Alias)}, "the mutation asks for %s more than %d times", s.Name, e.l.SameMutation)
+				}
+			case *ast.InlineFragment:
+				walk(s.SelectionSet)
+			case *ast.FragmentSpread:
+				if s.Definition != nil {
+					walk(s.Definition.SelectionSet)
+				}
+			}
+		}
+	}
+	walk(set)
+	return err
 }
 
 type walker struct {
@@ -285,6 +364,12 @@ func (w *walker) field(f *ast.Field, parent ast.Path, depth int) {
 		for _, name := range []string{"after", "before"} {
 			if c, ok := args[name].(string); ok && len(c) > w.l.CursorLength {
 				w.err = badInput(path, "%s: a cursor is at most %d bytes long, got %d", name, w.l.CursorLength, len(c))
+				return
+			}
+		}
+		if where, ok := args["where"]; ok && where != nil {
+			if msg := w.l.checkWhere(where); msg != "" {
+				w.err = badInput(path, "where: %s", msg)
 				return
 			}
 		}

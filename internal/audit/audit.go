@@ -3,6 +3,10 @@
 // making a request wait for it: entries go into a bounded buffer, a background writer stores
 // them in batches and retries with backoff while the database fails, and when the buffer is
 // full new entries are dropped and counted rather than held.
+//
+// No entry can block the writer: every value is made storable before it is queued (see
+// storable), a batch the database refuses for its data is split until the entry at fault is
+// found and recorded as unstorable, and a batch is retried MaxAttempts times at most.
 package audit
 
 import (
@@ -41,6 +45,13 @@ type DropCounter interface {
 	AuditDropped(n int)
 }
 
+// UnstorableCounter counts entries the database refused for their data even once made
+// storable; each is logged and stored reduced (see Writer.store) when it can be
+// (metrics.Metrics implements it).
+type UnstorableCounter interface {
+	AuditUnstorable(n int)
+}
+
 // Options configure a Writer. Zero fields take the defaults in brackets.
 type Options struct {
 	Buffer     int           // entries waiting to be written at most [1024]
@@ -48,8 +59,12 @@ type Options struct {
 	Timeout    time.Duration // of one INSERT [5s]
 	MinBackoff time.Duration // first wait after a failed INSERT [100ms], doubled up to MaxBackoff
 	MaxBackoff time.Duration // [10s]
-	Dropped    DropCounter   // [none]
-	Logger     *slog.Logger  // where write failures are logged [slog.Default()]
+	// MaxAttempts is how many times one batch is tried while the database fails [30,
+	// several minutes with the default backoff]; then its entries are dropped and counted.
+	MaxAttempts int
+	Dropped     DropCounter       // [none]
+	Unstorable  UnstorableCounter // [none]
+	Logger      *slog.Logger      // where write failures are logged [slog.Default()]
 }
 
 // Writer stores entries in the logs database in the background.
@@ -83,6 +98,9 @@ func New(c *logs.Client, o Options) *Writer {
 	if o.MaxBackoff < o.MinBackoff {
 		o.MaxBackoff = max(10*time.Second, o.MinBackoff)
 	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 30
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -103,6 +121,7 @@ func (w *Writer) Record(e Entry) bool {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	e = storable(e)
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if !w.closed {
@@ -191,13 +210,25 @@ func (w *Writer) fill(batch []Entry) []Entry {
 	return batch
 }
 
-// store writes batch in one statement, retrying with backoff until it succeeds. It reports
-// false when Close gave up waiting.
+// store writes batch in one statement, retrying with backoff while the database fails for a
+// reason that may pass. A batch refused for its data is split in halves, each stored on its
+// own, so that one bad entry costs itself alone. It reports false when Close gave up waiting.
 func (w *Writer) store(batch []Entry) bool {
 	wait := w.o.MinBackoff
 	for attempt := 1; ; attempt++ {
 		err := w.insert(batch)
-		if err == nil {
+		switch {
+		case err == nil:
+			return true
+		case permanent(err) && len(batch) > 1:
+			half := len(batch) / 2
+			return w.store(batch[:half]) && w.store(batch[half:])
+		case permanent(err):
+			w.unstorable(batch[0], err)
+			return true
+		case attempt >= w.o.MaxAttempts:
+			w.o.Logger.Error("audit: writing to the logs database kept failing; entries dropped", "entries", len(batch), "attempts", attempt, "err", err)
+			w.dropped(len(batch))
 			return true
 		}
 		w.o.Logger.Warn("audit: writing to the logs database failed; retrying", "entries", len(batch), "attempt", attempt, "retry_in", wait.String(), "err", err)
@@ -211,6 +242,24 @@ func (w *Writer) store(batch []Entry) bool {
 		wait = min(2*wait, w.o.MaxBackoff)
 	}
 }
+
+// unstorable records that the database refused e for its data: it is counted and logged, and
+// stored reduced to what the server chose (operation, outcome, actor, time), so that the
+// trail still shows the operation happened. The reduced entry is tried once.
+func (w *Writer) unstorable(e Entry, err error) {
+	if w.o.Unstorable != nil {
+		w.o.Unstorable.AuditUnstorable(1)
+	}
+	w.o.Logger.Error("audit: the logs database refused an entry; stored without its target and request id", "operation", e.Operation, "request_id", e.RequestID, "err", err)
+	reduced := Entry{Time: e.Time, Actor: e.Actor, Role: e.Role, Operation: e.Operation, Outcome: e.Outcome, Target: UnstorableTarget}
+	if rerr := w.insert([]Entry{reduced}); rerr != nil {
+		w.o.Logger.Error("audit: the reduced entry was refused too; dropped", "operation", e.Operation, "err", rerr)
+		w.dropped(1)
+	}
+}
+
+// UnstorableTarget is the target of an entry stored in place of one the database refused.
+const UnstorableTarget = "(unstorable)"
 
 func (w *Writer) insert(batch []Entry) error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.o.Timeout)

@@ -45,6 +45,32 @@ func (l *Limiter) Allow(key string) bool {
 	return e.lim.AllowN(now, 1)
 }
 
+// Ready reports whether key has an attempt left now, without counting one: with Take, it
+// limits what only counts when it fails.
+func (l *Limiter) Ready(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.keys[key]
+	return !ok || e.lim.TokensAt(l.now()) >= 1
+}
+
+// Take counts one attempt of key, whether or not it had one left.
+func (l *Limiter) Take(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	e, ok := l.keys[key]
+	if !ok {
+		if len(l.keys) >= l.maxKeys {
+			l.evict(now)
+		}
+		e = &entry{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
+		l.keys[key] = e
+	}
+	e.seen = now
+	e.lim.AllowN(now, 1)
+}
+
 // evict drops keys whose bucket has refilled; a refilled bucket is the same as a new one.
 func (l *Limiter) evict(now time.Time) {
 	full := l.every * time.Duration(l.burst)

@@ -235,3 +235,26 @@ func TestMiddlewareWithoutGraphQL(t *testing.T) {
 		assertEqual(t, "requests "+status, e.value(t, "multidb_http_requests_total", "operation", "anonymous", "status", status), want)
 	}
 }
+
+// TestLongOperationNames sends operation names of 100 KB, as an attacker did to grow a
+// scrape to megabytes: each is counted as "other", and the scrape stays small.
+func TestLongOperationNames(t *testing.T) {
+	m := metrics.New()
+	srv := graphqlServer(t, m)
+	for i := range 3 {
+		post(t, srv, fmt.Sprintf("query %s%d { hello }", strings.Repeat("A", 100_000), i), nil)
+	}
+	post(t, srv, "query "+strings.Repeat("B", metrics.MaxOperationName)+" { hello }", nil)
+	e := scrape(t, m)
+	assertEqual(t, "operations {other}", e.value(t, "multidb_graphql_operations_total", "operation", "other"), 3)
+	for _, name := range e.labelValues("multidb_graphql_operations_total", "operation") {
+		if len(name) > metrics.MaxOperationName {
+			t.Errorf("a label value of %d bytes", len(name))
+		}
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if n := rec.Body.Len(); n > 256<<10 {
+		t.Errorf("the scrape is %d KiB after three long operation names", n>>10)
+	}
+}

@@ -29,6 +29,9 @@ const (
 const (
 	// MaxOperations is how many distinct operation names get a label value of their own.
 	MaxOperations = 200
+	// MaxOperationName is the longest operation name, in bytes, that is a label value of its
+	// own; a longer one is counted as Other, so that no client can make a scrape large.
+	MaxOperationName = 64
 	// maxCodes is the same cap for extensions.code values, which the server mostly chooses.
 	maxCodes = 50
 )
@@ -48,7 +51,8 @@ type Metrics struct {
 	sqlDuration   *prometheus.HistogramVec
 	sqlErrors     *prometheus.CounterVec
 
-	auditDropped prometheus.Counter
+	auditDropped    prometheus.Counter
+	auditUnstorable prometheus.Counter
 
 	operationNames *boundedSet
 	codes          *boundedSet
@@ -98,6 +102,10 @@ func New() *Metrics {
 			Namespace: namespace, Subsystem: "audit", Name: "dropped_total",
 			Help: "Audit log entries dropped because the writer could not keep up.",
 		}),
+		auditUnstorable: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "audit", Name: "unstorable_total",
+			Help: "Audit log entries the logs database refused for their data; each was stored without its target when it could be.",
+		}),
 		operationNames: newBoundedSet(MaxOperations),
 		codes:          newBoundedSet(maxCodes),
 	}
@@ -107,7 +115,7 @@ func New() *Metrics {
 		m.httpRequests, m.httpDuration,
 		m.operations, m.operationDuration, m.graphqlErrors,
 		m.sqlStatements, m.sqlDuration, m.sqlErrors,
-		m.auditDropped,
+		m.auditDropped, m.auditUnstorable,
 	)
 	return m
 }
@@ -126,10 +134,20 @@ func (m *Metrics) AuditDropped(n int) {
 	}
 }
 
+// AuditUnstorable records that the logs database refused n audit entries for their data.
+func (m *Metrics) AuditUnstorable(n int) {
+	if n > 0 {
+		m.auditUnstorable.Add(float64(n))
+	}
+}
+
 // operationLabel is the label value for a GraphQL operation name.
 func (m *Metrics) operationLabel(name string) string {
 	if name == "" {
 		return Anonymous
+	}
+	if len(name) > MaxOperationName {
+		return Other
 	}
 	return m.operationNames.label(name)
 }

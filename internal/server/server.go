@@ -64,6 +64,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Drain, when set, is begun by Serve at shutdown (the same *Drain goes to ServeOptions).
 	Drain *Drain
+	// MetricsElsewhere keeps /metrics off this handler: it is served on its own address
+	// (ServeMetrics), or not at all, as production does unless told otherwise.
+	MetricsElsewhere bool
 }
 
 // New returns the HTTP handler of multidb.
@@ -76,7 +79,9 @@ func New(o Options) http.Handler {
 	graphql := o.GraphQL
 	if o.Metrics != nil {
 		graphql = o.Metrics.Middleware(graphql)
-		mux.Handle("GET /metrics", o.Metrics.Handler())
+		if !o.MetricsElsewhere {
+			mux.Handle("GET /metrics", o.Metrics.Handler())
+		}
 	}
 	mux.Handle("/graphql", graphql)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,204 @@
+package limit
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Inputs is the gqlgen handler extension that refuses, with BAD_USER_INPUT and before the
+// field's resolver runs, arguments no database should be sent: text holding NUL (PostgreSQL
+// refuses it in text and jsonb, and the error would read as a database failure) or invalid
+// UTF-8, in any string of any argument (filters, mutation inputs, event properties, map keys
+// included); and after/before cursors whose value is not of the shape the server issues for
+// the connection's order. It walks the resolved arguments of every field generically, so a
+// new type or argument needs nothing here.
+type Inputs struct{}
+
+var (
+	_ graphql.HandlerExtension = Inputs{}
+	_ graphql.FieldInterceptor = Inputs{}
+)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (Inputs) ExtensionName() string { return "Inputs" }
+
+// Validate implements graphql.HandlerExtension.
+func (Inputs) Validate(graphql.ExecutableSchema) error { return nil }
+
+// maxInputDepth bounds the walk; decoded JSON nests less deep than the decoder allows anyway.
+const maxInputDepth = 256
+
+// InterceptField implements graphql.FieldInterceptor.
+func (Inputs) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || len(fc.Args) == 0 {
+		return next(ctx)
+	}
+	for name, v := range fc.Args {
+		if msg := checkStrings(reflect.ValueOf(v), name, 0); msg != "" {
+			return nil, inputError(ctx, msg)
+		}
+	}
+	for _, name := range []string{"after", "before"} {
+		if msg := checkCursor(fc.Args[name], fc.Args["orderBy"]); msg != "" {
+			return nil, inputError(ctx, name+": "+msg)
+		}
+	}
+	return next(ctx)
+}
+
+func inputError(ctx context.Context, msg string) error {
+	err := gqlerror.ErrorPathf(graphql.GetPath(ctx), "%s", msg)
+	err.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
+	return err
+}
+
+// checkStrings reports the first string under v, at path, that holds NUL or invalid UTF-8.
+func checkStrings(v reflect.Value, path string, depth int) string {
+	if depth > maxInputDepth {
+		return path + ": nested too deep"
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return checkString(v.String(), path)
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return ""
+		}
+		return checkStrings(v.Elem(), path, depth+1)
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "" // bytes, such as an id: not text
+		}
+		for i := range v.Len() {
+			if msg := checkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1); msg != "" {
+				return msg
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			key := fmt.Sprint(it.Key().Interface())
+			if msg := checkStrings(it.Key(), path+" key", depth+1); msg != "" {
+				return msg
+			}
+			if msg := checkStrings(it.Value(), path+"."+key, depth+1); msg != "" {
+				return msg
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			if msg := checkStrings(v.Field(i), path+"."+t.Field(i).Name, depth+1); msg != "" {
+				return msg
+			}
+		}
+	}
+	return ""
+}
+
+func checkString(s, path string) string {
+	switch {
+	case strings.IndexByte(s, 0) >= 0:
+		return path + ": text may not hold the NUL character (U+0000)"
+	case !utf8.ValidString(s):
+		return path + ": text must be valid UTF-8"
+	}
+	return ""
+}
+
+// checkCursor reports what is wrong with a decoded cursor (an *entgql.Cursor, seen by
+// reflection so that every client's cursor type is covered): its value must be what the
+// server puts in the cursors of that order, none for the default order (by id), and for an
+// orderBy the kind of value its field orders by. A cursor is opaque to clients; one of
+// another shape was made by hand, and would reach the database as a value of the wrong type.
+func checkCursor(cursor, orderBy any) string {
+	c := reflect.ValueOf(cursor)
+	if !c.IsValid() || c.Kind() != reflect.Pointer || c.IsNil() {
+		return ""
+	}
+	c = c.Elem()
+	if c.Kind() != reflect.Struct {
+		return ""
+	}
+	val := c.FieldByName("Value")
+	if !val.IsValid() {
+		return ""
+	}
+	if val.IsNil() {
+		return ""
+	}
+	got := val.Elem()
+	want, ok := orderValue(orderBy)
+	if !ok {
+		return "not a cursor of this connection"
+	}
+	if kindOf(got) == "" || kindOf(got) != kindOf(want) || (kindOf(got) == "bytes" && got.Len() != want.Len()) {
+		return "not a cursor of this connection and order"
+	}
+	return ""
+}
+
+// orderValue returns the zero value of what orderBy's field orders by, by calling its Value
+// function on a zero node; ok is false without an orderBy (the default order by id puts no
+// value in cursors).
+func orderValue(orderBy any) (v reflect.Value, ok bool) {
+	o := reflect.ValueOf(orderBy)
+	if !o.IsValid() || o.Kind() != reflect.Pointer || o.IsNil() || o.Elem().Kind() != reflect.Struct {
+		return v, false
+	}
+	field := o.Elem().FieldByName("Field")
+	if !field.IsValid() || field.Kind() != reflect.Pointer || field.IsNil() {
+		return v, false
+	}
+	fn := field.Elem().FieldByName("Value")
+	if !fn.IsValid() || fn.Kind() != reflect.Func || fn.IsNil() || fn.Type().NumIn() != 1 || fn.Type().In(0).Kind() != reflect.Pointer {
+		return v, false
+	}
+	out := fn.Call([]reflect.Value{reflect.New(fn.Type().In(0).Elem())})
+	if len(out) == 0 || !out[0].IsValid() || (out[0].Kind() == reflect.Interface && out[0].IsNil()) {
+		return v, false
+	}
+	if out[0].Kind() == reflect.Interface {
+		return out[0].Elem(), true
+	}
+	return out[0], true
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// kindOf groups values as a cursor's encoding keeps them apart: msgpack decodes any integer
+// into the smallest type that holds it, and an enum as its string.
+func kindOf(v reflect.Value) string {
+	switch {
+	case !v.IsValid():
+		return ""
+	case v.Type() == timeType:
+		return "time"
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return "bytes" // a UUID, encoded as binary
+		}
+	}
+	return ""
+}
