@@ -281,7 +281,7 @@ func TestPoliciesOnEveryPath(t *testing.T) {
 func checkReads(t *testing.T, w *world, types []gtype, gt gtype, viewer uuid.UUID, as *env) {
 	ids := w.ids(gt)
 	if gt.list() != "" {
-		doc := fmt.Sprintf(`{ %s(first: 50) { totalCount edges { node { id } } } }`, gt.list())
+		doc := fmt.Sprintf(`{ %s(first: 20) { totalCount edges { node { id } } } }`, gt.list())
 		if !readable(gt, viewer) {
 			as.wantError(t, doc, nil, "UNAUTHENTICATED", "")
 		} else {

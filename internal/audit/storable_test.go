@@ -14,7 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
-	"github.com/multidb/multidb/ent/logs/logentry"
+	"github.com/multidb/multidb/ent/logs/auditentry"
 	"github.com/multidb/multidb/internal/audit"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/testdb"
@@ -35,14 +35,13 @@ func TestValuesAreMadeStorable(t *testing.T) {
 			if err := w.Close(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := set.Logs.LogEntry.Query().All(context.Background())
+			rows, err := set.Logs.AuditEntry.Query().All(context.Background())
 			if err != nil || len(rows) != 3 {
 				t.Fatalf("stored %d entries (%v), want 3", len(rows), err)
 			}
 			for _, r := range rows {
-				target, _ := r.Fields["target"].(string)
-				op, _ := r.Fields["operation"].(string)
-				if strings.ContainsRune(target, 0) || !utf8.ValidString(target) || len(target) > audit.MaxTarget || len(op) > audit.MaxOperation || len(r.Message) > len("audit: ")+audit.MaxOperation {
+				target, op := r.Target, r.Operation
+				if strings.ContainsRune(target, 0) || !utf8.ValidString(target) || len(target) > audit.MaxTarget || len(op) > audit.MaxOperation {
 					t.Errorf("%s: stored target %q (%d bytes), operation %q", r.RequestID, target, len(target), op)
 				}
 				if r.RequestID == "long" && !strings.HasSuffix(target, audit.Truncated) {
@@ -124,12 +123,12 @@ func TestARefusedEntryIsSplitOut(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			stored, err := set.Logs.LogEntry.Query().Count(ctx)
+			stored, err := set.Logs.AuditEntry.Query().Count(ctx)
 			if err != nil || stored != n {
 				t.Errorf("stored %d entries (%v), want all %d, the refused one reduced", stored, err, n)
 			}
-			reduced, _ := set.Logs.LogEntry.Query().Where(logentry.RequestID("")).All(ctx)
-			if len(reduced) != 1 || reduced[0].Fields["target"] != audit.UnstorableTarget {
+			reduced, _ := set.Logs.AuditEntry.Query().Where(auditentry.RequestID("")).All(ctx)
+			if len(reduced) != 1 || reduced[0].Target != audit.UnstorableTarget {
 				t.Errorf("reduced entries: %+v, want one with target %q", reduced, audit.UnstorableTarget)
 			}
 			if counts.n.Load() != 1 || counts.dropped.Load() != 0 {

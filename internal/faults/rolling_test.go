@@ -62,7 +62,8 @@ func (in *instance) stop() {
 }
 
 // balancer is a small load balancer as a deploy has one: it checks each backend's /readyz
-// every interval and sends each request, once, to the next backend that answered ready. It
+// every interval and sends each request, once, to the next backend that is in (answered
+// ready, and has not failed two checks in a row since). It
 // never retries a request on another backend: a request a backend drops is a failed request.
 type balancer struct {
 	backends []*url.URL
@@ -93,6 +94,10 @@ func newBalancer(ctx context.Context, interval time.Duration, backends ...string
 		go func() {
 			t := time.NewTicker(interval)
 			defer t.Stop()
+			// As balancers do (an "unhealthy threshold"), a backend is taken out after two
+			// failed checks in a row, not one: a check that is slow on a busy machine is no
+			// shutdown. SHUTDOWN_DELAY leaves far more time than two intervals.
+			failures := 0
 			for {
 				resp, err := client.Get(u.String() + "/readyz")
 				ok := err == nil && resp.StatusCode == http.StatusOK
@@ -100,7 +105,12 @@ func newBalancer(ctx context.Context, interval time.Duration, backends ...string
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
 				}
-				b.ready[i].Store(ok)
+				if ok {
+					failures = 0
+				} else {
+					failures++
+				}
+				b.ready[i].Store(failures < 2 && (ok || b.ready[i].Load()))
 				select {
 				case <-ctx.Done():
 					return
