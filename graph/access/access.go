@@ -60,7 +60,7 @@ type Options struct {
 func Clients(set *database.Set, o Options) *database.Clients {
 	c := &database.Clients{}
 	for _, db := range set.DBs {
-		r := rules{Options: o, spec: db.Spec}
+		r := rules{Options: o, spec: db.Spec, clients: c}
 		db.Attach(c, db.Driver)
 		db.Secure(c, ent.TraverseFunc(r.query), r.mutation)
 	}
@@ -69,7 +69,8 @@ func Clients(set *database.Set, o Options) *database.Clients {
 
 type rules struct {
 	Options
-	spec database.Spec
+	spec    database.Spec
+	clients *database.Clients // these clients, with the rules: to look a row up as the viewer
 }
 
 // errNoViewer is a bug: a statement of the graph with a context that did not come from a
@@ -182,6 +183,9 @@ func (r rules) check(ctx context.Context, m ent.Mutation) error {
 			return apierror.Forbiddenf("only an admin may change %s of a %s", p.Owner, m.Type())
 		}
 		wm.WhereP(sql.FieldEQ(p.Owner, v.UserID))
+		if m.Op().Is(ent.OpUpdateOne) {
+			return r.mustSee(ctx, m)
+		}
 		return nil
 	}
 	if p.Owner == "id" {
@@ -194,6 +198,26 @@ func (r rules) check(ctx context.Context, m ent.Mutation) error {
 		return m.SetField(p.Owner, v.UserID)
 	case owner != v.UserID && !isPtrTo(owner, v.UserID):
 		return apierror.Forbiddenf("you may create a %s of your own only (%s %s)", m.Type(), p.Owner, v.UserID)
+	}
+	return nil
+}
+
+// mustSee refuses an update of one row the viewer cannot see. ent checks the narrowing
+// predicate of an UPDATE that changes columns, but an update that changes none only reads the
+// row back by id: without this lookup, an empty update would return a hidden row.
+func (r rules) mustSee(ctx context.Context, m ent.Mutation) error {
+	idm, ok := m.(interface{ ID() (uuid.UUID, bool) })
+	t, known := r.spec.Type(m.Type())
+	if !ok || !known || t.Nodes == nil {
+		return &apierror.Error{Code: apierror.Internal, Message: "internal error", Cause: fmt.Errorf("access: cannot look up the %s to update", m.Type())}
+	}
+	id, _ := idm.ID()
+	rows, err := t.Nodes(ctx, r.clients, []uuid.UUID{id})
+	switch {
+	case err != nil:
+		return apierror.Database(r.spec.Name, err)
+	case len(rows) == 0:
+		return apierror.NotFoundf("%s %s not found", m.Type(), id)
 	}
 	return nil
 }
