@@ -88,8 +88,8 @@ func TestMigrateStagingOnPostgres(t *testing.T) {
 	all := func(state string) func(string) string { return func(string) string { return state } }
 
 	out, err := runCLI(t, "migrate", "status")
-	if err != nil {
-		t.Fatalf("status before: %v\n%s", err, out)
+	if code := exitCode(err); code != exitBehind {
+		t.Fatalf("status before: exit code %d (%v), want %d (behind)\n%s", code, err, exitBehind, out)
 	}
 	wantStates(t, "status before migrating", out, all("behind"))
 	if out, err = runCLI(t, "migrate", "--dry-run"); err != nil {
@@ -123,6 +123,20 @@ func TestMigrateStagingOnPostgres(t *testing.T) {
 		}
 		return "current"
 	})
+}
+
+// exitCode is the code the process would exit with for err, as main decides it.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, config.ErrConfig), errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
 }
 
 func TestMigrateAndSeedTheDevelopmentDefault(t *testing.T) {

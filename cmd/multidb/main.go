@@ -31,7 +31,10 @@ Usage:
   multidb serve                          serve GraphQL on $PORT (default 8080)
   multidb migrate [up]   [--db NAME] [--dry-run]   apply pending migrations
   multidb migrate down N [--db NAME] [--dry-run]   revert the last N migrations
-  multidb migrate status [--db NAME]               applied and pending migrations
+  multidb migrate status [--db NAME] [--json]      applied and pending migrations; exits 0 when
+                                                   current, 3 when behind, 4 when ahead of the binary
+  multidb migrate baseline --db NAME [VERSION]     record an existing schema as migrated up to VERSION
+                                                   (the latest file by default) once it matches
   multidb migrate new NAME --db NAME               generate the next migration from the ent schema
   multidb migrate lint [--db NAME]                 report destructive changes in the latest files
   multidb seed [--db NAME]                         run the seeders of $ENV that have not run yet
@@ -49,6 +52,10 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "multidb: %v\n", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
 		if errors.Is(err, config.ErrConfig) || errors.Is(err, errUsage) {
 			os.Exit(2)
 		}
@@ -57,6 +64,15 @@ func main() {
 }
 
 var errUsage = errors.New("usage")
+
+// exitError ends the process with its code: a result a script tests, not a failure of the
+// command (`migrate status` when a database is behind or ahead).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

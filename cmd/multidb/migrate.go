@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +25,8 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	only := fs.String("db", "", "work on this database only")
 	dryRun := fs.Bool("dry-run", false, "print the SQL instead of running it")
 	devURL := fs.String("dev-url", "", "PostgreSQL server for scratch databases (default $MIGRATION_DEV_URL or the local server)")
+	asJSON := fs.Bool("json", false, "status: print JSON for scripts")
+	yes := fs.Bool("yes", false, "down: revert without asking")
 	// Flags may come before or after the positional argument: `down 2 --db users`.
 	var positional []string
 	for {
@@ -36,6 +40,7 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		args = fs.Args()[1:]
 	}
 
+	_ = yes
 	switch action {
 	case "new":
 		return newMigration(ctx, positional, *only, *devURL, stdout)
@@ -44,6 +49,10 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	n := 0
 	switch action {
+	case "baseline":
+		if *only == "" || len(positional) > 1 {
+			return fmt.Errorf("%w: migrate baseline --db NAME [VERSION]: name the one database to baseline", errUsage)
+		}
 	case "up", "status":
 		if len(positional) > 0 {
 			return fmt.Errorf("%w: migrate %s takes no argument, got %q", errUsage, action, positional)
@@ -57,7 +66,7 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return fmt.Errorf("%w: migrate down N: N must be a positive number, got %q", errUsage, positional[0])
 		}
 	default:
-		return fmt.Errorf("%w: migrate %q: use up, down N, status, new NAME or lint", errUsage, action)
+		return fmt.Errorf("%w: migrate %q: use up, down N, status, baseline, new NAME, hash or lint", errUsage, action)
 	}
 
 	cfg, err := loadConfig()
@@ -87,7 +96,20 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	switch action {
 	case "status":
-		return printStatus(ctx, migrators, stdout)
+		return printStatus(ctx, migrators, *asJSON, stdout)
+	case "baseline":
+		version := ""
+		if len(positional) == 1 {
+			version = positional[0]
+		}
+		f, err := migrators[0].Baseline(ctx, version)
+		if err != nil {
+			return err
+		}
+		if !*dryRun {
+			fmt.Fprintf(stdout, "%s: recorded as migrated up to %s; later files apply with multidb migrate\n", *only, f)
+		}
+		return nil
 	case "down":
 		for _, m := range migrators {
 			if _, err := m.Down(ctx, n); err != nil {
@@ -121,37 +143,96 @@ type namedMigrator struct {
 	*migration.Migrator
 }
 
-func printStatus(ctx context.Context, migrators []namedMigrator, stdout io.Writer) error {
-	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "DATABASE\tCURRENT\tAPPLIED\tPENDING\tSTATE")
-	var firstErr error
+// Exit codes of `migrate status`, for deploy scripts: 0 when every database is current.
+const (
+	exitBehind = 3 // a database lacks files the binary ships: run migrate up
+	exitAhead  = 4 // a database has applied files the binary does not know: a newer binary migrated it
+)
+
+// statusJSON is one database in `migrate status --json`.
+type statusJSON struct {
+	Database string   `json:"database"`
+	State    string   `json:"state"` // current, behind, ahead or error
+	Current  string   `json:"current"`
+	Latest   string   `json:"latest"`
+	Applied  int      `json:"applied"`
+	Pending  []string `json:"pending"`
+	Ahead    []string `json:"ahead"`
+	Error    string   `json:"error,omitempty"`
+}
+
+func printStatus(ctx context.Context, migrators []namedMigrator, asJSON bool, stdout io.Writer) error {
+	var (
+		rows     []statusJSON
+		firstErr error
+		behind   []string
+		ahead    []string
+	)
 	for _, m := range migrators {
+		row := statusJSON{Database: m.name, Pending: []string{}, Ahead: []string{}}
 		st, err := m.Status(ctx)
 		if err != nil {
-			fmt.Fprintf(w, "%s\t-\t-\t-\terror: %v\n", m.name, err)
+			row.State, row.Error = "error", err.Error()
+			rows = append(rows, row)
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		state := "current"
-		if !st.OK() {
-			names := make([]string, len(st.Pending))
-			for i, f := range st.Pending {
-				names[i] = f.String()
+		row.Current, row.Latest, row.Applied = st.Current, st.Latest, len(st.Applied)
+		for _, f := range st.Pending {
+			row.Pending = append(row.Pending, f.String())
+		}
+		for _, f := range st.Ahead {
+			row.Ahead = append(row.Ahead, f.String())
+		}
+		switch {
+		case len(st.Ahead) > 0:
+			row.State = "ahead"
+			ahead = append(ahead, m.name)
+		case len(st.Pending) > 0:
+			row.State = "behind"
+			behind = append(behind, m.name)
+		default:
+			row.State = "current"
+		}
+		rows = append(rows, row)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return err
+		}
+	} else {
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "DATABASE\tCURRENT\tAPPLIED\tPENDING\tSTATE")
+		for _, r := range rows {
+			state := r.State
+			switch r.State {
+			case "error":
+				fmt.Fprintf(w, "%s\t-\t-\t-\terror: %s\n", r.Database, r.Error)
+				continue
+			case "behind":
+				state = "behind: " + strings.Join(r.Pending, ", ")
+			case "ahead":
+				state = "ahead: " + strings.Join(r.Ahead, ", ") + " (this binary knows up to " + cmp.Or(r.Latest, "none") + ")"
 			}
-			state = "behind: " + strings.Join(names, ", ")
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", r.Database, cmp.Or(r.Current, "-"), r.Applied, len(r.Pending), state)
 		}
-		current := st.Current
-		if current == "" {
-			current = "-"
+		if err := w.Flush(); err != nil {
+			return err
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", m.name, current, len(st.Applied), len(st.Pending), state)
 	}
-	if err := w.Flush(); err != nil {
-		return err
+	switch {
+	case firstErr != nil:
+		return firstErr
+	case len(ahead) > 0:
+		return &exitError{code: exitAhead, msg: "ahead of this binary: " + strings.Join(ahead, ", ") + "; deploy the newer binary"}
+	case len(behind) > 0:
+		return &exitError{code: exitBehind, msg: "behind: " + strings.Join(behind, ", ") + "; run make migrate ENV=… (multidb migrate up)"}
 	}
-	return firstErr
+	return nil
 }
 
 // newMigration writes the next migration file of one database for every dialect.

@@ -10,6 +10,7 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
+	"github.com/lib/pq"
 
 	"github.com/multidb/multidb/internal/config"
 )
@@ -142,7 +143,7 @@ func (m *Migrator) reverse(ctx context.Context, conn *sql.Conn, files []migrate.
 	if err != nil {
 		return nil, err
 	}
-	live, err := drv.InspectSchema(ctx, "", &schema.InspectOptions{Exclude: []string{RevisionsTable}})
+	live, err := drv.InspectSchema(ctx, "", &schema.InspectOptions{Exclude: bookkeeping})
 	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
@@ -191,9 +192,16 @@ func (m *Migrator) devDB(ctx context.Context) (*sql.DB, func(), error) {
 		url = m.db.Config.DSN
 	}
 	if url == "" {
-		return nil, nil, errors.New("no PostgreSQL server to create it on; use WithDevURL")
+		return nil, nil, errors.New("no PostgreSQL server to create it on; set MIGRATION_DEV_URL")
 	}
-	return TempPostgres(ctx, url, "multidb_dev")
+	db, cleanup, err := TempPostgres(ctx, url, "multidb_dev")
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code.Class() == "42" && m.devURL == "" {
+		// insufficient_privilege (42501) and its kind: an application role may not create
+		// databases, and should not need to.
+		return nil, nil, fmt.Errorf("%w; this role may not create the scratch database on the application's server: set MIGRATION_DEV_URL (or --dev-url) to a PostgreSQL server where it may, e.g. a local postgres://postgres@127.0.0.1:5432/postgres", err)
+	}
+	return db, cleanup, err
 }
 
 // replay runs the statements of files on a scratch database, outside any transaction, as the

@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -34,7 +35,21 @@ var (
 	ErrNotClean = errors.New("database has tables but no migration history")
 	// ErrLocked: another migrator kept the lock longer than the lock timeout.
 	ErrLocked = errors.New("another migrator holds the lock")
+	// ErrAhead: the database has applied versions newer than every file of the directory: it
+	// was migrated by a newer binary.
+	ErrAhead = errors.New("database is ahead of this binary's migrations")
+	// ErrSchemaMismatch: the live schema is not what the directory replays to (see Baseline).
+	ErrSchemaMismatch = errors.New("live schema does not match the migration directory")
+	// ErrHasHistory: Baseline was asked of a database that already has a migration history.
+	ErrHasHistory = errors.New("database already has a migration history")
 )
+
+// SeedsTable is the table in which internal/seed records the seeders that ran. Like
+// RevisionsTable it is bookkeeping, never a table of the schema.
+const SeedsTable = "multidb_seeds"
+
+// bookkeeping are the tables multidb keeps for itself in every database.
+var bookkeeping = []string{RevisionsTable, SeedsTable}
 
 // DefaultLockTimeout is how long a migrator waits for another one to finish.
 const DefaultLockTimeout = time.Minute
@@ -159,20 +174,33 @@ type Status struct {
 	Current string
 	Applied []Applied
 	Pending []File
+	// Latest is the version of the directory's newest file; empty when it has none.
+	Latest string
+	// Ahead are versions the database has applied that are newer than every file of the
+	// directory: a newer binary migrated it. Pending is empty then.
+	Ahead []File
 }
 
-// OK reports whether every file of the directory is applied.
-func (s *Status) OK() bool { return len(s.Pending) == 0 }
+// OK reports whether every file of the directory is applied and no unknown one is.
+func (s *Status) OK() bool { return len(s.Pending) == 0 && len(s.Ahead) == 0 }
 
 // Status reports the applied and pending files. It changes nothing and takes no lock. It
 // fails, like Up would, when the directory does not match atlas.sum, an applied file is
 // missing or changed, a file is out of order, or the database is not clean.
 func (m *Migrator) Status(ctx context.Context) (*Status, error) {
 	st, err := m.load(ctx, m.db.SQL, false, true)
+	if errors.Is(err, ErrAhead) && st != nil {
+		s := &Status{Database: m.name, Latest: latestVersion(st.files), Ahead: st.ahead}
+		for _, r := range st.revs {
+			s.Applied = append(s.Applied, appliedOf(r))
+			s.Current = r.Version
+		}
+		return s, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{Database: m.name}
+	s := &Status{Database: m.name, Latest: latestVersion(st.files)}
 	for _, r := range st.revs {
 		s.Applied = append(s.Applied, appliedOf(r))
 		s.Current = r.Version
@@ -246,6 +274,7 @@ type state struct {
 	files   []migrate.File
 	revs    []*migrate.Revision
 	pending []migrate.File
+	ahead   []File
 }
 
 // plan loads the state in a write transaction (on SQLite, so that migrators in other
@@ -287,10 +316,18 @@ func (m *Migrator) load(ctx context.Context, q schema.ExecQuerier, write, pendin
 	if err != nil {
 		return nil, fmt.Errorf("migrate %s: %w", m.name, err)
 	}
+	st := &state{files: files, revs: revs}
+	if st.ahead = aheadOf(files, revs); len(st.ahead) > 0 {
+		names := make([]string, len(st.ahead))
+		for i, f := range st.ahead {
+			names[i] = f.String()
+		}
+		return st, fmt.Errorf("migrate %s: %w: it has applied %s, newer than this binary's latest file %s; deploy the newer binary (or restore those files if they were deleted)",
+			m.name, ErrAhead, strings.Join(names, ", "), cmp.Or(latestVersion(files), "(none)"))
+	}
 	if err := m.checkHistory(files, revs); err != nil {
 		return nil, err
 	}
-	st := &state{files: files, revs: revs}
 	if !pending {
 		return st, nil
 	}
@@ -444,7 +481,7 @@ func (m *Migrator) checkOrder(files []migrate.File, revs []*migrate.Revision) er
 // checkClean refuses a database without revisions that has tables, other than the revisions
 // table and the tables of the other registered databases (which may share the SQL database).
 func (m *Migrator) checkClean(ctx context.Context, drv migrate.Driver) error {
-	s, err := drv.InspectSchema(ctx, "", &schema.InspectOptions{Mode: schema.InspectTables, Exclude: []string{RevisionsTable}})
+	s, err := drv.InspectSchema(ctx, "", &schema.InspectOptions{Mode: schema.InspectTables, Exclude: bookkeeping})
 	if schema.IsNotExistError(err) {
 		return nil
 	}
@@ -465,7 +502,7 @@ func (m *Migrator) checkClean(ctx context.Context, drv migrate.Driver) error {
 			continue
 		}
 		nce := &migrate.NotCleanError{State: schema.NewRealm(s), Reason: fmt.Sprintf("found table %q", t.Name)}
-		return fmt.Errorf("migrate %s: %w: found table %q; to adopt the database, baseline it at the version it matches: %w", m.name, ErrNotClean, t.Name, nce)
+		return fmt.Errorf("migrate %s: %w: found table %q; to adopt the database, baseline it at the version it matches (multidb migrate baseline --db %s [VERSION]): %w", m.name, ErrNotClean, t.Name, m.name, nce)
 	}
 	return nil
 }
@@ -652,6 +689,25 @@ func appliedOf(r *migrate.Revision) Applied {
 		AppliedAt:  r.ExecutedAt,
 		Baseline:   r.Type.Has(migrate.RevisionTypeBaseline),
 	}
+}
+
+// aheadOf returns the applied versions newer than every file of the directory.
+func aheadOf(files []migrate.File, revs []*migrate.Revision) []File {
+	latest := latestVersion(files)
+	var out []File
+	for _, r := range revs {
+		if r.Version > latest && !r.Type.Has(migrate.RevisionTypeBaseline) {
+			out = append(out, revFile(r))
+		}
+	}
+	return out
+}
+
+func latestVersion(files []migrate.File) string {
+	if len(files) == 0 {
+		return ""
+	}
+	return files[len(files)-1].Version()
 }
 
 func fileOf(f migrate.File) File { return File{Version: f.Version(), Description: f.Desc()} }

@@ -312,9 +312,11 @@ func TestHistoryRefused(t *testing.T) {
 		names  string
 	}{
 		{
+			// A missing latest file is a database ahead of the directory (ErrAhead, which
+			// Status reports rather than fails on): the missing file here is in between.
 			name:   "missing applied file",
-			before: map[string]string{v1 + "_a.sql": a, v2 + "_b.sql": b},
-			after:  map[string]string{v1 + "_a.sql": a},
+			before: map[string]string{v1 + "_a.sql": a, v2 + "_b.sql": b, v3 + "_c.sql": c},
+			after:  map[string]string{v1 + "_a.sql": a, v3 + "_c.sql": c},
 			want:   migration.ErrMissingFile,
 			names:  v2 + "_b.sql",
 		},

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/multidb/multidb/internal/config"
+	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/internal/migration"
+	"github.com/multidb/multidb/internal/testdb"
+)
+
+// envWithURLs writes a .env in which every registered database is a new one of dialect, and
+// returns the URLs by database name.
+func envWithURLs(t *testing.T, dialect, env string) map[string]string {
+	t.Helper()
+	urls := map[string]string{}
+	body := "ENV=" + env + "\n"
+	for _, name := range database.Names() {
+		urls[name] = testdb.URL(t, dialect, name)
+		body += config.EnvVar(name) + "=" + urls[name] + "\n"
+	}
+	inDir(t, map[string]string{".env": body})
+	return urls
+}
+
+// rawDB opens url with database/sql, outside multidb, as an operator's psql or sqlite3 would.
+func rawDB(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	cfg, err := config.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open(cfg.Driver, cfg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func exec(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, s := range stmts {
+		if _, err := db.ExecContext(context.Background(), s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func hasTable(t *testing.T, db *sql.DB, dialect, table string) bool {
+	t.Helper()
+	q := `SELECT count(*) FROM information_schema.tables WHERE table_name = $1`
+	if dialect == config.SQLite {
+		q = `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1`
+	}
+	var n int
+	if err := db.QueryRow(q, table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// Seeding first used to create multidb_seeds, after which migrate refused the database as not
+// clean. Now seed refuses and creates nothing, and migrate then seed works.
+func TestSeedBeforeMigrateRefuses(t *testing.T) {
+	for _, dialect := range testdb.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			urls := envWithURLs(t, dialect, config.Development)
+			out, err := runCLI(t, "seed")
+			if !errors.Is(err, errNotMigrated) || !strings.Contains(err.Error(), "run `make migrate ENV=development` first") {
+				t.Fatalf("seed before migrate: got %v, want the advice to migrate first\n%s", err, out)
+			}
+			for name, url := range urls {
+				if hasTable(t, rawDB(t, url), dialect, migration.SeedsTable) {
+					t.Errorf("%s: a refused seed created %s", name, migration.SeedsTable)
+				}
+			}
+			if out, err := runCLI(t, "migrate"); err != nil {
+				t.Fatalf("migrate after the refused seed: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "seed"); err != nil {
+				t.Fatalf("seed after migrate: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// A database whose tables exist but whose history was lost (restored from a dump without
+// multidb_revisions, say) is refused by migrate, adopted by baseline when its schema matches,
+// and shown the difference when it does not. multidb_seeds never makes a database "not clean".
+func TestBaselineAnExistingSchema(t *testing.T) {
+	for _, dialect := range testdb.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			urls := envWithURLs(t, dialect, config.Development)
+			names := database.Names()
+			good, bad := names[0], names[1]
+			if out, err := runCLI(t, "migrate"); err != nil {
+				t.Fatalf("migrate: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "seed"); err != nil {
+				t.Fatalf("seed: %v\n%s", err, out)
+			}
+			for _, name := range []string{good, bad} {
+				exec(t, rawDB(t, urls[name]), "DELETE FROM "+migration.RevisionsTable)
+			}
+			exec(t, rawDB(t, urls[bad]), "CREATE TABLE legacy_extra (id integer PRIMARY KEY)")
+
+			out, err := runCLI(t, "migrate", "--db", good)
+			if !errors.Is(err, migration.ErrNotClean) || !strings.Contains(err.Error(), "migrate baseline --db "+good) {
+				t.Fatalf("migrate without history: got %v, want ErrNotClean pointing at baseline\n%s", err, out)
+			}
+			if strings.Contains(err.Error(), migration.SeedsTable) {
+				t.Errorf("the seeds table counted as a table of the schema: %v", err)
+			}
+			if out, err := runCLI(t, "migrate", "baseline"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--db") {
+				t.Errorf("baseline without --db: got %v, want a usage error naming --db\n%s", err, out)
+			}
+			if out, err := runCLI(t, "migrate", "baseline", "--db", good, "19990101000000"); err == nil || !strings.Contains(err.Error(), "use one of") {
+				t.Errorf("baseline at an unknown version: got %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "migrate", "baseline", "--db", good); err != nil || !strings.Contains(out, "recorded as migrated up to") {
+				t.Fatalf("baseline: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "migrate", "status", "--db", good); err != nil {
+				t.Errorf("status after baseline: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "migrate", "baseline", "--db", good); !errors.Is(err, migration.ErrHasHistory) {
+				t.Errorf("second baseline: got %v, want ErrHasHistory\n%s", err, out)
+			}
+
+			out, err = runCLI(t, "migrate", "baseline", "--db", bad)
+			var mm *migration.MismatchError
+			if !errors.As(err, &mm) || !errors.Is(err, migration.ErrSchemaMismatch) {
+				t.Fatalf("baseline of a schema with an extra table: got %v, want a MismatchError\n%s", err, out)
+			}
+			if !strings.Contains(err.Error(), "legacy_extra") || !strings.Contains(strings.ToUpper(err.Error()), "DROP TABLE") {
+				t.Errorf("the mismatch does not show the diff (DROP TABLE legacy_extra): %v", err)
+			}
+			if out, _ := runCLI(t, "migrate", "status", "--db", bad); !strings.Contains(out, "error") {
+				t.Errorf("a refused baseline recorded something:\n%s", out)
+			}
+		})
+	}
+}
+
+// Deploy scripts gate on the exit code of `migrate status` and read --json.
+func TestStatusExitCodesAndJSON(t *testing.T) {
+	for _, dialect := range testdb.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			urls := envWithURLs(t, dialect, config.Development)
+			first := database.Names()[0]
+			out, err := runCLI(t, "migrate", "status", "--json")
+			if code := exitCode(err); code != exitBehind {
+				t.Fatalf("status of empty databases: exit %d (%v), want %d\n%s", code, err, exitBehind, out)
+			}
+			var rows []statusJSON
+			if err := json.Unmarshal([]byte(out), &rows); err != nil {
+				t.Fatalf("--json: %v\n%s", err, out)
+			}
+			if len(rows) != len(database.Registry) || rows[0].State != "behind" || len(rows[0].Pending) == 0 || rows[0].Latest == "" {
+				t.Errorf("--json of behind databases: %+v", rows)
+			}
+			if out, err := runCLI(t, "migrate"); err != nil {
+				t.Fatalf("migrate: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, "migrate", "status"); err != nil {
+				t.Fatalf("status when current: %v\n%s", err, out)
+			}
+			// A newer binary applied a file this one does not ship.
+			exec(t, rawDB(t, urls[first]), `INSERT INTO multidb_revisions (db_name, version, description, type, applied, total, applied_at, execution_ns, hash, operator_version)
+				VALUES ('`+first+`', '99991231000000', 'from_the_future', 2, 1, 1, CURRENT_TIMESTAMP, 0, 'sha256:x', 'multidb')`)
+			out, err = runCLI(t, "migrate", "status", "--json")
+			if code := exitCode(err); code != exitAhead {
+				t.Fatalf("status when ahead: exit %d (%v), want %d\n%s", code, err, exitAhead, out)
+			}
+			rows = nil
+			if err := json.Unmarshal([]byte(out), &rows); err != nil {
+				t.Fatalf("--json: %v\n%s", err, out)
+			}
+			if rows[0].State != "ahead" || len(rows[0].Ahead) != 1 || rows[0].Ahead[0] != "99991231000000_from_the_future" {
+				t.Errorf("--json when ahead: %+v", rows[0])
+			}
+			if out, err := runCLI(t, "migrate", "--db", first); !errors.Is(err, migration.ErrAhead) {
+				t.Errorf("migrate up when ahead: got %v, want ErrAhead\n%s", err, out)
+			}
+		})
+	}
+}
