@@ -5,12 +5,17 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/migration"
+	"github.com/multidb/multidb/internal/server"
 	"github.com/multidb/multidb/internal/testdb"
 )
 
@@ -187,6 +192,60 @@ func TestStatusExitCodesAndJSON(t *testing.T) {
 			}
 			if out, err := runCLI(t, "migrate", "--db", first); !errors.Is(err, migration.ErrAhead) {
 				t.Errorf("migrate up when ahead: got %v, want ErrAhead\n%s", err, out)
+			}
+		})
+	}
+}
+
+// /readyz tells an old binary's operator that a database is ahead, and a new binary's that one
+// is behind, with the versions, through the same probes serve runs.
+func TestReadyzAheadAndBehind(t *testing.T) {
+	for _, dialect := range testdb.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			set := testdb.OpenMigrated(t, dialect)
+			first := set.DBs[0]
+			readyz := func() (int, map[string]server.DatabaseState) {
+				p := server.NewProber(checks(set), time.Second, 5*time.Second)
+				p.Refresh(ctx)
+				srv := httptest.NewServer(server.New(server.Options{GraphQL: http.NotFoundHandler(), Readiness: p.States}))
+				defer srv.Close()
+				resp, err := http.Get(srv.URL + "/readyz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var body struct {
+					Databases []server.DatabaseState `json:"databases"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]server.DatabaseState{}
+				for _, d := range body.Databases {
+					out[d.Name] = d
+				}
+				return resp.StatusCode, out
+			}
+			if code, states := readyz(); code != http.StatusOK || states[first.Name].State != server.StateUp || states[first.Name].Current == "" {
+				t.Fatalf("readyz when current: %d %+v", code, states)
+			}
+			if _, err := first.SQL.ExecContext(ctx, `INSERT INTO multidb_revisions (db_name, version, description, type, applied, total, applied_at, execution_ns, hash, operator_version)
+				VALUES ('`+first.Name+`', '99991231000000', 'from_the_future', 2, 1, 1, CURRENT_TIMESTAMP, 0, 'sha256:x', 'multidb')`); err != nil {
+				t.Fatal(err)
+			}
+			code, states := readyz()
+			st := states[first.Name]
+			if code != http.StatusOK || st.State != server.StateAhead || !slices.Equal(st.Versions, []string{"99991231000000"}) || st.Latest == "" || st.Current != "99991231000000" {
+				t.Errorf("readyz when ahead: got %d %+v, want 200 (an old binary keeps serving in a rolling deploy), ahead with the versions", code, st)
+			}
+			if _, err := first.SQL.ExecContext(ctx, `DELETE FROM multidb_revisions WHERE db_name = '`+first.Name+`' AND version >= '`+st.Latest+`'`); err != nil {
+				t.Fatal(err)
+			}
+			code, states = readyz()
+			st = states[first.Name]
+			if code != http.StatusServiceUnavailable || st.State != server.StateBehind || !slices.Equal(st.Versions, []string{st.Latest}) || st.Pending != 1 {
+				t.Errorf("readyz when behind: got %d %+v, want 503, behind by the latest version", code, st)
 			}
 		})
 	}

@@ -77,7 +77,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		switch st.State {
 		case server.StateUp:
 		case server.StateBehind:
-			log.Warn("database is behind its migrations; run multidb migrate", "database", st.Name, "pending", st.Pending)
+			log.Warn("database is behind its migrations; run multidb migrate", "database", st.Name, "pending", st.Versions)
+		case server.StateAhead:
+			log.Warn("database has migrations newer than this binary; deploy the newer binary", "database", st.Name, "current", st.Current, "binary", st.Latest)
 		default:
 			log.Warn("database unavailable", "database", st.Name, "state", st.State, "error", st.Error)
 		}
@@ -268,27 +270,37 @@ func checks(set *database.Set) []server.Check {
 				}
 				return server.DatabaseState{State: state}
 			}
-			pending, err := behind(ctx, probe)
-			switch {
-			case err != nil:
+			st, err := migrationStatus(ctx, probe)
+			if err != nil {
 				// Reachable, but its migration status could not be read in time (locked?).
-				return server.DatabaseState{State: server.StateUnknown, Up: true, Pending: -1, Error: "migration status unknown"}
-			case pending > 0:
-				return server.DatabaseState{State: server.StateBehind, Up: true, Pending: pending}
+				return server.DatabaseState{State: server.StateUnknown, Up: true, Pending: -1, Error: "migration status unknown: " + err.Error()}
 			}
-			return server.DatabaseState{State: server.StateUp, Up: true}
+			out := server.DatabaseState{State: server.StateUp, Up: true, Current: st.Current, Latest: st.Latest}
+			switch {
+			case len(st.Ahead) > 0:
+				out.State = server.StateAhead
+				for _, f := range st.Ahead {
+					out.Versions = append(out.Versions, f.Version)
+				}
+			case len(st.Pending) > 0:
+				out.State, out.Pending = server.StateBehind, len(st.Pending)
+				for _, f := range st.Pending {
+					out.Versions = append(out.Versions, f.Version)
+				}
+			}
+			return out
 		}}
 	}
 	return out
 }
 
-// behind counts the shipped migrations db lacks.
-func behind(ctx context.Context, db *database.DB) (int, error) {
+// migrationStatus is where db stands against the migrations the binary ships.
+func migrationStatus(ctx context.Context, db *database.DB) (*migration.Status, error) {
 	m, err := migration.New(db)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return m.Behind(ctx)
+	return m.Status(ctx)
 }
 
 func boolSetting(cfg *config.Config, key string, def bool) (bool, error) {

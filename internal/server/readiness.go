@@ -13,6 +13,9 @@ const (
 	StateRefusing    = "refusing"    // answers but takes no work: starting up, in recovery, shutting down, full
 	StateBusy        = "busy"        // answers but is locked
 	StateBehind      = "behind"      // up, but lacks migrations the binary ships
+	// StateAhead: up, with migrations newer than the binary's (a newer binary migrated it, as
+	// in a rolling deploy). Ready: files are written to keep the previous binary working.
+	StateAhead = "ahead"
 	StateUnknown     = "unknown"     // not probed yet, or its probe has not finished lately
 )
 
@@ -94,7 +97,7 @@ func (p *Prober) probe(ctx context.Context, c Check) {
 	if st.State == "" {
 		st.State = StateUnknown
 	}
-	if st.State != StateUp && st.Error == "" {
+	if st.State != StateUp && st.State != StateAhead && st.Error == "" {
 		st.Error = st.State
 	}
 	p.mu.Lock()

@@ -23,14 +23,19 @@ type DatabaseState struct {
 	Up      bool   `json:"up"`
 	Error   string `json:"error,omitempty"`
 	Pending int    `json:"pendingMigrations"`
-	// State is one of StateUp, StateUnreachable, StateRefusing, StateBusy, StateBehind and
+	// Current is the latest version the database applied, Latest the newest the binary ships;
+	// Versions lists the pending versions when behind, the unknown ones when ahead.
+	Current  string   `json:"currentVersion,omitempty"`
+	Latest   string   `json:"binaryVersion,omitempty"`
+	Versions []string `json:"versions,omitempty"`
+	// State is one of StateUp, StateUnreachable, StateRefusing, StateBusy, StateBehind, StateAhead and
 	// StateUnknown; empty in states built without it, which Up and Pending describe.
 	State string `json:"state,omitempty"`
 }
 
 // Ready reports whether the database is up and has every migration the binary ships.
 func (s DatabaseState) Ready() bool {
-	return s.Up && s.Pending == 0 && s.Error == "" && (s.State == "" || s.State == StateUp)
+	return s.Up && s.Pending == 0 && s.Error == "" && (s.State == "" || s.State == StateUp || s.State == StateAhead)
 }
 
 // readyzWait is the longest /readyz waits for Options.Readiness; a Prober answers at once.
