@@ -15,8 +15,8 @@ const (
 	StateBehind      = "behind"      // up, but lacks migrations the binary ships
 	// StateAhead: up, with migrations newer than the binary's (a newer binary migrated it, as
 	// in a rolling deploy). Ready: files are written to keep the previous binary working.
-	StateAhead = "ahead"
-	StateUnknown     = "unknown"     // not probed yet, or its probe has not finished lately
+	StateAhead   = "ahead"
+	StateUnknown = "unknown" // not probed yet, or its probe has not finished lately
 )
 
 // Check probes one database. It must return by ctx's deadline (the probe's own); a state
