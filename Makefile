@@ -34,6 +34,7 @@ build: ## Clean ./build and compile the binary to ./build/multidb
 
 .PHONY: start
 start: ## Run the built binary (make build first)
+	@test -x $(BIN) || { echo "make start: $(BIN) does not exist; run make build first (or make run, which builds)" >&2; exit 1; }
 	$(BIN) serve
 
 .PHONY: test

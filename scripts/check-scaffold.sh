@@ -21,6 +21,7 @@ go test -count=1 -run '^(TestPoliciesOnEveryPath|TestStatementsPerLevelOfEveryEd
 # What the scaffolds promise, checked on what they wrote.
 grep -q 'BILLING_DATABASE_URL' .env.example
 grep -q 'billing-db:' docker-compose.yml
+grep -q 'BILLING_DATABASE_URL=postgres://multidb:multidb@billing-db' compose.env
 ls migrate/billing/postgres/*_init.sql migrate/billing/sqlite/*_init.sql >/dev/null
 grep -q 'billingItems' graph/ent/xdb.graphqls
 grep -q 'createTeam' graph/ent/xdb.graphqls

@@ -128,7 +128,12 @@ func newDatabase(root, name string, stdout io.Writer) error {
 	}
 	// Check every file to edit before writing any, so that a failure leaves nothing half done.
 	envPath, composePath := filepath.Join(root, ".env.example"), filepath.Join(root, "docker-compose.yml")
+	composeEnvPath := filepath.Join(root, "compose.env")
 	env, err := addEnvExample(envPath, name)
+	if err != nil {
+		return err
+	}
+	composeEnv, err := addComposeURL(composeEnvPath, name)
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,10 @@ func newDatabase(root, name string, stdout io.Writer) error {
 	if err := os.WriteFile(composePath, compose, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created %s, %s (seeder %s)\nadded %s to %s and the %s-db service to %s\n",
+	if err := os.WriteFile(composeEnvPath, composeEnv, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s, %s (seeder %s)\nadded %s to %s and compose.env, and the %s-db service to %s\n",
 		schemaPath, seedPath, seederName, config.EnvVar(name), envPath, name, composePath)
 	return nil
 }
@@ -165,15 +173,22 @@ func addEnvExample(path, name string) ([]byte, error) {
 	return insertAfterLast(src, regexp.MustCompile(`(?m)^# [A-Z0-9_]+_DATABASE_URL=.*\n`), line, path, "the other *_DATABASE_URL lines")
 }
 
-// addComposeService adds the database's PostgreSQL service and volume, its URL to the
-// environment of migrate and api, and the service to what they wait for.
-func addComposeService(path, name string) ([]byte, error) {
+// addComposeURL adds the database's URL on its compose service to compose.env, which migrate
+// and api read before .env.<ENV>.
+func addComposeURL(path, name string) ([]byte, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	url := fmt.Sprintf("  %s: postgres://multidb:multidb@%s-db:5432/%s?sslmode=disable\n", config.EnvVar(name), name, name)
-	if src, err = insertAfterLast(src, regexp.MustCompile(`(?m)^  [A-Z0-9_]+_DATABASE_URL: .*\n`), url, path, "the *_DATABASE_URL entries of x-multidb-env"); err != nil {
+	url := fmt.Sprintf("%s=postgres://multidb:multidb@%s-db:5432/%s?sslmode=disable\n", config.EnvVar(name), name, name)
+	return insertAfterLast(src, regexp.MustCompile(`(?m)^[A-Z0-9_]+_DATABASE_URL=.*\n`), url, path, "the *_DATABASE_URL lines")
+}
+
+// addComposeService adds the database's PostgreSQL service and volume, and the service to what
+// migrate and api wait for.
+func addComposeService(path, name string) ([]byte, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
 		return nil, err
 	}
 	service := fmt.Sprintf("  %s-db:\n    <<: *postgres\n    environment: {POSTGRES_USER: multidb, POSTGRES_PASSWORD: multidb, POSTGRES_DB: %s}\n    volumes: [%s-data:/var/lib/postgresql/data]\n\n", name, name, name)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os/exec"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -291,4 +292,91 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// TestComposeStagingUsesEnvStaging runs `ENV=staging docker compose config` in a checkout that
+// has a .env.staging: its URLs, not compose's own servers, reach migrate and api, and a
+// variable it does not set keeps compose's value.
+func TestComposeStagingUsesEnvStaging(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{composeFile, "../../compose.env"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dbs := databases()
+	staging := map[string]string{}
+	var body strings.Builder
+	for _, db := range dbs[1:] { // the first keeps compose's URL
+		staging[db.envVar] = "postgres://app@" + db.name + ".staging.internal:5432/" + db.name
+		body.WriteString(db.envVar + "=" + staging[db.envVar] + "\n")
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env.staging"), []byte(body.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	details := types.ConfigDetails{
+		WorkingDir:  dir,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(dir, "docker-compose.yml")}},
+		Environment: map[string]string{"ENV": "staging"},
+	}
+	p, err := loader.LoadWithContext(context.Background(), details, func(o *loader.Options) { o.SetProjectName("multidb", true) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"migrate", "api"} {
+		s := service(t, p, name)
+		if env := deref(s.Environment["ENV"]); env != "staging" {
+			t.Errorf("%s: ENV=%q, want staging", name, env)
+		}
+		for _, db := range dbs {
+			got := deref(s.Environment[db.envVar])
+			want, ok := staging[db.envVar]
+			if !ok {
+				want = "postgres://multidb:multidb@" + db.service + ":5432/" + db.name + "?sslmode=disable"
+			}
+			if got != want {
+				t.Errorf("%s: %s=%q, want %q (from %s)", name, db.envVar, got, want, map[bool]string{true: ".env.staging", false: "compose.env"}[ok])
+			}
+		}
+	}
+}
+
+// TestEnvFilesMeanWhatTheySay: copying .env.example to .env must not pin ENV (compose and the
+// Makefile pass it), and git ignores every .env.* file but .env.example.
+func TestEnvFilesMeanWhatTheySay(t *testing.T) {
+	b, err := os.ReadFile(envExample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "ENV=") {
+			t.Errorf("%s sets %q: after `cp .env.example .env` every environment would run as that one", envExample, line)
+		}
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, ignored := range map[string]bool{
+		".env": true, ".env.local": true, ".env.staging": true, ".env.production": true,
+		".env.staging.local": true, ".env.test": true, ".env.example": false, "compose.env": false,
+	} {
+		err := exec.Command("git", "-C", root, "check-ignore", "-q", "--no-index", file).Run()
+		var ee *exec.ExitError
+		switch {
+		case err == nil && !ignored:
+			t.Errorf("git ignores %s, which must be committed", file)
+		case errors.As(err, &ee) && ee.ExitCode() == 1 && ignored:
+			t.Errorf("git does not ignore %s; credentials go there", file)
+		case err != nil && !errors.As(err, &ee):
+			t.Fatalf("git check-ignore: %v", err)
+		}
+	}
 }
