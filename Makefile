@@ -55,7 +55,7 @@ migrate: build ## Apply pending migrations of every database of ENV (make migrat
 migration: ## Generate the next migration from the ent schema: make migration DB=users NAME=add_avatar
 	@test -n "$(DB)" -a -n "$(NAME)" || (echo "usage: make migration DB=users NAME=add_avatar" >&2; exit 2)
 	$(MAKE) generate
-	$(GO) run ./cmd/multidb migrate new $(NAME) --db $(DB)
+	$(GO) run ./cmd/multidb migrate new $(NAME) --db $(DB) $(foreach r,$(RENAME),--rename $(r))
 
 .PHONY: seed
 seed: build ## Run the seeders of ENV that have not run yet (make seed ENV=staging)

@@ -7,6 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,6 +31,14 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	devURL := fs.String("dev-url", "", "PostgreSQL server for scratch databases (default $MIGRATION_DEV_URL or the local server)")
 	asJSON := fs.Bool("json", false, "status: print JSON for scripts")
 	yes := fs.Bool("yes", false, "down: revert without asking")
+	var renames []migration.Rename
+	fs.Func("rename", "new: declare a rename, table.old_column:new_column or old_table:new_table (repeatable)", func(v string) error {
+		r, err := migration.ParseRename(v)
+		if err == nil {
+			renames = append(renames, r)
+		}
+		return err
+	})
 	// Flags may come before or after the positional argument: `down 2 --db users`.
 	var positional []string
 	for {
@@ -43,7 +55,9 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	_ = yes
 	switch action {
 	case "new":
-		return newMigration(ctx, positional, *only, *devURL, stdout)
+		return newMigration(ctx, positional, *only, *devURL, renames, stdout)
+	case "hash":
+		return hashMigrations(positional, *only, stdout)
 	case "lint":
 		return lintMigrations(ctx, *only, *devURL, stdout)
 	}
@@ -236,7 +250,7 @@ func printStatus(ctx context.Context, migrators []namedMigrator, asJSON bool, st
 }
 
 // newMigration writes the next migration file of one database for every dialect.
-func newMigration(ctx context.Context, positional []string, db, devURL string, stdout io.Writer) error {
+func newMigration(ctx context.Context, positional []string, db, devURL string, renames []migration.Rename, stdout io.Writer) error {
 	if len(positional) != 1 || db == "" {
 		return fmt.Errorf("%w: migrate new NAME --db DATABASE (make migration DB=users NAME=add_avatar)", errUsage)
 	}
@@ -256,7 +270,7 @@ func newMigration(ctx context.Context, positional []string, db, devURL string, s
 	if url == "" {
 		url = migration.DefaultDevURL
 	}
-	files, err := migration.Generate(ctx, "migrate", spec, name, url)
+	files, err := migration.Generate(ctx, "migrate", spec, name, url, renames...)
 	if err != nil {
 		return fmt.Errorf("%w (scratch PostgreSQL server: MIGRATION_DEV_URL=%s)", err, url)
 	}
@@ -265,6 +279,28 @@ func newMigration(ctx context.Context, positional []string, db, devURL string, s
 	}
 	for _, f := range files {
 		fmt.Fprintf(stdout, "wrote %s\n", f)
+	}
+	return nil
+}
+
+// hashMigrations rewrites atlas.sum of every dialect's directory of one database, after a
+// reviewed hand edit of its files.
+func hashMigrations(positional []string, db string, stdout io.Writer) error {
+	if db == "" || len(positional) > 0 {
+		return fmt.Errorf("%w: migrate hash --db DATABASE: name the database whose directory you edited", errUsage)
+	}
+	if _, ok := database.Lookup(db); !ok {
+		return fmt.Errorf("%w: --db %q is not a database; use one of %v", errUsage, db, database.Names())
+	}
+	for _, dir := range slices.Sorted(maps.Keys(migration.Dialects)) {
+		path := filepath.Join("migrate", db, dir)
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("migrate hash: %w; run it from the repository's root", err)
+		}
+		if err := migration.Hash(path); err != nil {
+			return fmt.Errorf("migrate hash: %w", err)
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(path, "atlas.sum"))
 	}
 	return nil
 }

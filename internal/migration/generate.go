@@ -1,6 +1,7 @@
 package migration
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -8,8 +9,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"ariga.io/atlas/sql/migrate"
+	atlasschema "ariga.io/atlas/sql/schema"
 	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/schema"
 
@@ -36,24 +40,173 @@ func DialectDir(dialect string) string {
 // DefaultDevURL is the PostgreSQL server on which `make migration` creates its scratch database.
 const DefaultDevURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// Rename declares that a table or column was renamed, so that the generated file renames it
+// (RENAME TO, RENAME COLUMN) instead of dropping it and creating another, which loses its data.
+type Rename struct {
+	Table string // the table (its old name for a table rename)
+	From  string // the old column name; empty for a table rename
+	To    string // the new name of the column, or of the table
+}
+
+// ParseRename reads "table.old:new" (a column) or "old:new" (a table).
+func ParseRename(s string) (Rename, error) {
+	from, to, ok := strings.Cut(s, ":")
+	if !ok || from == "" || to == "" {
+		return Rename{}, fmt.Errorf("rename %q: write table.old_column:new_column or old_table:new_table", s)
+	}
+	if table, col, ok := strings.Cut(from, "."); ok {
+		if table == "" || col == "" {
+			return Rename{}, fmt.Errorf("rename %q: write table.old_column:new_column", s)
+		}
+		return Rename{Table: table, From: col, To: to}, nil
+	}
+	return Rename{Table: from, To: to}, nil
+}
+
+func (r Rename) String() string {
+	if r.From == "" {
+		return r.Table + ":" + r.To
+	}
+	return r.Table + "." + r.From + ":" + r.To
+}
+
 // Generate writes the next migration file named name for spec, for every dialect, under root
 // (migrate/<db>/<dialect>/), by diffing the ent schema against the directory replayed on a
 // scratch database: a temporary PostgreSQL database on the server at devURL and an in-memory
-// SQLite. It reports the files it wrote; none when the schema has not changed.
-func Generate(ctx context.Context, root string, spec database.Spec, name, devURL string) ([]string, error) {
+// SQLite. Every dialect's file gets the same version, and each atlas.sum is rewritten. It
+// reports the files it wrote; none when the schema has not changed.
+func Generate(ctx context.Context, root string, spec database.Spec, name, devURL string, renames ...Rename) ([]string, error) {
 	var written []string
+	used := make(map[Rename]bool)
 	for _, dir := range []string{"postgres", "sqlite"} {
 		path := filepath.Join(root, spec.Name, dir)
-		files, err := generateOne(ctx, path, Dialects[dir], spec.Tables, name, devURL)
+		files, err := generateOne(ctx, path, Dialects[dir], spec.Tables, name, devURL, renames, used)
 		if err != nil {
 			return written, fmt.Errorf("migration %s/%s: %w", spec.Name, dir, err)
 		}
 		written = append(written, files...)
 	}
-	return written, nil
+	for _, r := range renames {
+		if !used[r] {
+			return written, fmt.Errorf("migration %s: rename %s: the schema change drops no %s and adds no %s of the same kind; check the names",
+				spec.Name, r, cmp.Or(r.From, r.Table), r.To)
+		}
+	}
+	return unifyVersions(written)
 }
 
-func generateOne(ctx context.Context, path, dialect string, tables []*schema.Table, name, devURL string) ([]string, error) {
+// unifyVersions gives every file the version of the first one: atlas names each file by the
+// second its plan was written, and the engines are planned one after the other.
+func unifyVersions(files []string) ([]string, error) {
+	if len(files) < 2 {
+		return files, nil
+	}
+	version, _, _ := strings.Cut(filepath.Base(files[0]), "_")
+	out := []string{files[0]}
+	for _, f := range files[1:] {
+		v, rest, _ := strings.Cut(filepath.Base(f), "_")
+		if v == version {
+			out = append(out, f)
+			continue
+		}
+		renamed := filepath.Join(filepath.Dir(f), version+"_"+rest)
+		if err := os.Rename(f, renamed); err != nil {
+			return nil, err
+		}
+		if err := Hash(filepath.Dir(f)); err != nil {
+			return nil, err
+		}
+		out = append(out, renamed)
+	}
+	return out, nil
+}
+
+// Hash rewrites the atlas.sum of the migration directory at path from its files: after a
+// reviewed hand edit of a file, the directory is valid again.
+func Hash(path string) error {
+	dir, err := migrate.NewLocalDir(path)
+	if err != nil {
+		return err
+	}
+	sum, err := dir.Checksum()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return migrate.WriteSumFile(dir, sum)
+}
+
+// renameHook turns the drop and add that a declared rename looks like to the differ into a
+// rename, and records in used the renames it applied.
+func renameHook(renames []Rename, used map[Rename]bool) schema.DiffHook {
+	return func(next schema.Differ) schema.Differ {
+		return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
+			changes, err := next.Diff(current, desired)
+			if err != nil || len(renames) == 0 {
+				return changes, err
+			}
+			for _, r := range renames {
+				if r.From == "" {
+					changes = renameTable(changes, r, used)
+					continue
+				}
+				for _, c := range changes {
+					if mt, ok := c.(*atlasschema.ModifyTable); ok && mt.T.Name == r.Table {
+						mt.Changes = renameColumn(mt.Changes, r, used)
+					}
+				}
+			}
+			return changes, nil
+		})
+	}
+}
+
+func renameTable(changes []atlasschema.Change, r Rename, used map[Rename]bool) []atlasschema.Change {
+	drop, add := -1, -1
+	for i, c := range changes {
+		switch c := c.(type) {
+		case *atlasschema.DropTable:
+			if c.T.Name == r.Table {
+				drop = i
+			}
+		case *atlasschema.AddTable:
+			if c.T.Name == r.To {
+				add = i
+			}
+		}
+	}
+	if drop < 0 || add < 0 {
+		return changes
+	}
+	used[r] = true
+	from, to := changes[drop].(*atlasschema.DropTable).T, changes[add].(*atlasschema.AddTable).T
+	changes[add] = &atlasschema.RenameTable{From: from, To: to}
+	return slices.Delete(changes, drop, drop+1)
+}
+
+func renameColumn(changes []atlasschema.Change, r Rename, used map[Rename]bool) []atlasschema.Change {
+	drop, add := -1, -1
+	for i, c := range changes {
+		switch c := c.(type) {
+		case *atlasschema.DropColumn:
+			if c.C.Name == r.From {
+				drop = i
+			}
+		case *atlasschema.AddColumn:
+			if c.C.Name == r.To {
+				add = i
+			}
+		}
+	}
+	if drop < 0 || add < 0 {
+		return changes
+	}
+	used[r] = true
+	from, to := changes[drop].(*atlasschema.DropColumn).C, changes[add].(*atlasschema.AddColumn).C
+	changes[add] = &atlasschema.RenameColumn{From: from, To: to}
+	return slices.Delete(changes, drop, drop+1)
+}
+
+func generateOne(ctx context.Context, path, dialect string, tables []*schema.Table, name, devURL string, renames []Rename, used map[Rename]bool) ([]string, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
 	}
@@ -76,6 +229,7 @@ func generateOne(ctx context.Context, path, dialect string, tables []*schema.Tab
 		schema.WithFormatter(migrate.DefaultFormatter),
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
+		schema.WithDiffHook(renameHook(renames, used)),
 	)
 	if err != nil {
 		return nil, err

@@ -139,3 +139,125 @@ func withProbe(t *testing.T, tables []*entschema.Table, table string) []*entsche
 	}
 	return out
 }
+
+// withRenamedColumn returns a copy of tables in which table's column from is called to.
+func withRenamedColumn(t *testing.T, tables []*entschema.Table, table, from, to string) []*entschema.Table {
+	t.Helper()
+	out := make([]*entschema.Table, len(tables))
+	found := false
+	for i, tbl := range tables {
+		c := *tbl
+		if c.Name == table {
+			c.Columns = make([]*entschema.Column, len(tbl.Columns))
+			for j, col := range tbl.Columns {
+				cc := *col
+				if cc.Name == from {
+					cc.Name, found = to, true
+				}
+				c.Columns[j] = &cc
+			}
+		}
+		out[i] = &c
+	}
+	if !found {
+		t.Fatalf("no column %s.%s in the schema", table, from)
+	}
+	return out
+}
+
+// A declared rename generates RENAME COLUMN on both engines, in files of one version; the same
+// change undeclared is a drop and an add, which lint names as a probable rename.
+func TestGenerateRenameAndOneVersion(t *testing.T) {
+	testdb.RequirePostgres(t, true)
+	ctx := context.Background()
+	spec, _ := database.Lookup("users")
+	changed := spec
+	changed.Tables = withRenamedColumn(t, spec.Tables, "users", "name", "display_name")
+
+	root := copyShipped(t, spec.Name)
+	files, err := migration.Generate(ctx, root, changed, "rename_name", testdb.ServerURL(),
+		migration.Rename{Table: "users", From: "name", To: "display_name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 {
+		t.Fatalf("got files %v, want one per engine", files)
+	}
+	if a, b := filepath.Base(files[0]), filepath.Base(files[1]); a != b {
+		t.Errorf("the engines' files have different names: %s and %s", a, b)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql := strings.ToUpper(string(b))
+		if !strings.Contains(sql, "RENAME COLUMN") || strings.Contains(sql, "DROP COLUMN") {
+			t.Errorf("%s: want a RENAME COLUMN and no DROP COLUMN:\n%s", f, b)
+		}
+		dir, err := migrate.NewLocalDir(filepath.Dir(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrate.Validate(dir); err != nil {
+			t.Errorf("%s: atlas.sum does not match: %v", filepath.Dir(f), err)
+		}
+	}
+	if _, err := migration.Generate(ctx, copyShipped(t, spec.Name), changed, "x", testdb.ServerURL(),
+		migration.Rename{Table: "users", From: "nope", To: "display_name"}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("a rename the change does not contain: got %v, want an error naming it", err)
+	}
+
+	// Undeclared: lint names it and says how to declare it.
+	root = copyShipped(t, spec.Name)
+	if _, err := migration.Generate(ctx, root, changed, "drop_and_add", testdb.ServerURL()); err != nil {
+		t.Fatal(err)
+	}
+	for dirName, dialect := range migration.Dialects {
+		dir, err := migrate.NewLocalDir(filepath.Join(root, spec.Name, dirName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		diags, err := migration.Lint(ctx, dir, dialect, testdb.ServerURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, d := range diags {
+			if d.Code == migration.CodeProbableRename && strings.Contains(d.Text, "RENAME=users.name:display_name") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: lint found %v, want a probable rename of name to display_name", dirName, diags)
+		}
+	}
+}
+
+// After a reviewed hand edit, Hash makes the directory valid again.
+func TestHashResignsAHandEdit(t *testing.T) {
+	root := copyShipped(t, "users")
+	path := filepath.Join(root, "users", "sqlite")
+	dir, err := migrate.NewLocalDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := dir.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := filepath.Join(path, files[len(files)-1].Name())
+	b, _ := os.ReadFile(last)
+	if err := os.WriteFile(last, append(b, "-- reviewed by hand\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.Validate(dir); err == nil {
+		t.Fatal("an edited file still matches atlas.sum")
+	}
+	if err := migration.Hash(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.Validate(dir); err != nil {
+		t.Errorf("after Hash: %v", err)
+	}
+}

@@ -3,6 +3,9 @@ package migration
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
@@ -129,7 +132,87 @@ func Lint(ctx context.Context, dir migrate.Dir, dialect, devURL string) ([]Diagn
 	if err := (&destructive.Analyzer{}).Analyze(ctx, pass); err != nil {
 		return nil, fmt.Errorf("lint %s: %w", last.Name(), err)
 	}
+	for _, r := range probableRenames(sum) {
+		line := 1
+		for _, c := range file.Changes {
+			for _, ch := range c.Changes {
+				if slices.Contains(changedTables(ch), r.Table) {
+					line = lineOf(last.Bytes(), c.Stmt.Pos)
+				}
+			}
+		}
+		what := fmt.Sprintf("table %q is dropped and %q, with the same columns, created", r.Table, r.To)
+		if r.From != "" {
+			what = fmt.Sprintf("column %q of %q is dropped and %q of the same type added", r.From, r.Table, r.To)
+		}
+		diags = append(diags, Diagnostic{File: last.Name(), Line: line, Code: CodeProbableRename,
+			Text: what + ": a probable rename, which this file does by losing the data; if it is one, delete the file and regenerate it with make migration DB=… NAME=… RENAME=" + r.String()})
+	}
 	return diags, nil
+}
+
+// CodeProbableRename is Lint's code for a drop and an add that look like a rename.
+const CodeProbableRename = "MD101"
+
+// probableRenames finds, in the changes of a file, a dropped column and an added one of the
+// same type in one table, and a dropped table and a created one with the same columns.
+func probableRenames(changes []schema.Change) []Rename {
+	var out []Rename
+	var dropped, added []*schema.Table
+	for _, c := range changes {
+		switch c := c.(type) {
+		case *schema.DropTable:
+			dropped = append(dropped, c.T)
+		case *schema.AddTable:
+			added = append(added, c.T)
+		case *schema.ModifyTable:
+			var drops, adds []*schema.Column
+			for _, mc := range c.Changes {
+				switch mc := mc.(type) {
+				case *schema.DropColumn:
+					drops = append(drops, mc.C)
+				case *schema.AddColumn:
+					adds = append(adds, mc.C)
+				}
+			}
+			for _, d := range drops {
+				for _, a := range adds {
+					if sameType(d, a) {
+						out = append(out, Rename{Table: c.T.Name, From: d.Name, To: a.Name})
+						break
+					}
+				}
+			}
+		}
+	}
+	for _, d := range dropped {
+		for _, a := range added {
+			if sameColumns(d, a) {
+				out = append(out, Rename{Table: d.Name, To: a.Name})
+				break
+			}
+		}
+	}
+	return out
+}
+
+func sameType(a, b *schema.Column) bool {
+	if a.Type == nil || b.Type == nil {
+		return false
+	}
+	return reflect.TypeOf(a.Type.Type) == reflect.TypeOf(b.Type.Type) && strings.EqualFold(a.Type.Raw, b.Type.Raw)
+}
+
+func sameColumns(a, b *schema.Table) bool {
+	if len(a.Columns) != len(b.Columns) {
+		return false
+	}
+	for i := range a.Columns {
+		if a.Columns[i].Name != b.Columns[i].Name || !sameType(a.Columns[i], b.Columns[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // changedTables names the tables a change is about.
