@@ -32,10 +32,10 @@ func TestAuditSurvivesPoisonedInput(t *testing.T) {
 		}
 		got := map[string]string{}
 		for _, r := range rows {
-			target := r.Target
-			got[r.RequestID] = target
+			target := orEmpty(r.Target)
+			got[orEmpty(r.RequestID)] = target
 			if strings.ContainsRune(target, 0) || len(target) > audit.MaxTarget {
-				t.Errorf("%s: stored target of %d bytes %q", r.RequestID, len(target), target)
+				t.Errorf("%s: stored target of %d bytes %q", orEmpty(r.RequestID), len(target), target)
 			}
 		}
 		for _, id := range []string{"poison", "poison-long", "after-1", "after-2"} {

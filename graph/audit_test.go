@@ -95,7 +95,7 @@ func testAuditEntries(t *testing.T, e *env) {
 		if r.ActorID != nil {
 			actor = r.ActorID.String()
 		}
-		byReq[r.RequestID] = map[string]any{"operation": r.Operation, "outcome": r.Outcome, "actor": actor, "role": r.Role, "target": r.Target}
+		byReq[orEmpty(r.RequestID)] = map[string]any{"operation": r.Operation, "outcome": r.Outcome, "actor": actor, "role": orEmpty(r.Role), "target": orEmpty(r.Target)}
 	}
 	// A failed log-in names its email by a digest: audit entries hold no address.
 	sum := sha256.Sum256([]byte("nobody@example.com"))

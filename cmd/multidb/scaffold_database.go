@@ -58,6 +58,11 @@ func ({{.Type}}) Fields() []ent.Field {
 			NotEmpty().
 			MaxLen(200).
 			Annotations(entgql.OrderField("NAME")),
+		// An optional field is Nillable too: unset reads as null in the graph, not "".
+		field.String("description").
+			Optional().
+			Nillable().
+			MaxLen(2000),
 		field.Time("created_at").
 			Default(time.Now).
 			Immutable().

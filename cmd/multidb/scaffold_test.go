@@ -18,7 +18,7 @@ func TestNewSchemaWritesAnEntSchemaWithAName(t *testing.T) {
 	}
 	path := filepath.Join(root, "schema", "users", "team_member.go")
 	src := parse(t, path)
-	for _, want := range []string{"package users", "type TeamMember struct", `field.String("name")`, "mixin.ID{}", "entgql.RelayConnection()"} {
+	for _, want := range []string{"package users", "type TeamMember struct", `field.String("name")`, "mixin.ID{}", "entgql.RelayConnection()", "Optional().\n\t\t\tNillable()"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("%s lacks %q", path, want)
 		}

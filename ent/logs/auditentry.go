@@ -21,15 +21,15 @@ type AuditEntry struct {
 	// ActorID holds the value of the "actor_id" field.
 	ActorID *uuid.UUID `json:"actor_id,omitempty"`
 	// Role holds the value of the "role" field.
-	Role string `json:"role,omitempty"`
+	Role *string `json:"role,omitempty"`
 	// Operation holds the value of the "operation" field.
 	Operation string `json:"operation,omitempty"`
 	// Outcome holds the value of the "outcome" field.
 	Outcome string `json:"outcome,omitempty"`
 	// Target holds the value of the "target" field.
-	Target string `json:"target,omitempty"`
+	Target *string `json:"target,omitempty"`
 	// RequestID holds the value of the "request_id" field.
-	RequestID string `json:"request_id,omitempty"`
+	RequestID *string `json:"request_id,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt    time.Time `json:"created_at,omitempty"`
 	selectValues sql.SelectValues
@@ -80,7 +80,8 @@ func (_m *AuditEntry) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field role", values[i])
 			} else if value.Valid {
-				_m.Role = value.String
+				_m.Role = new(string)
+				*_m.Role = value.String
 			}
 		case auditentry.FieldOperation:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -98,13 +99,15 @@ func (_m *AuditEntry) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field target", values[i])
 			} else if value.Valid {
-				_m.Target = value.String
+				_m.Target = new(string)
+				*_m.Target = value.String
 			}
 		case auditentry.FieldRequestID:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field request_id", values[i])
 			} else if value.Valid {
-				_m.RequestID = value.String
+				_m.RequestID = new(string)
+				*_m.RequestID = value.String
 			}
 		case auditentry.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -153,8 +156,10 @@ func (_m *AuditEntry) String() string {
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")
-	builder.WriteString("role=")
-	builder.WriteString(_m.Role)
+	if v := _m.Role; v != nil {
+		builder.WriteString("role=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("operation=")
 	builder.WriteString(_m.Operation)
@@ -162,11 +167,15 @@ func (_m *AuditEntry) String() string {
 	builder.WriteString("outcome=")
 	builder.WriteString(_m.Outcome)
 	builder.WriteString(", ")
-	builder.WriteString("target=")
-	builder.WriteString(_m.Target)
+	if v := _m.Target; v != nil {
+		builder.WriteString("target=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
-	builder.WriteString("request_id=")
-	builder.WriteString(_m.RequestID)
+	if v := _m.RequestID; v != nil {
+		builder.WriteString("request_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))

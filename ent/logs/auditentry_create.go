@@ -239,7 +239,7 @@ func (_c *AuditEntryCreate) createSpec() (*AuditEntry, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.Role(); ok {
 		_spec.SetField(auditentry.FieldRole, field.TypeString, value)
-		_node.Role = value
+		_node.Role = &value
 	}
 	if value, ok := _c.mutation.Operation(); ok {
 		_spec.SetField(auditentry.FieldOperation, field.TypeString, value)
@@ -251,11 +251,11 @@ func (_c *AuditEntryCreate) createSpec() (*AuditEntry, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.Target(); ok {
 		_spec.SetField(auditentry.FieldTarget, field.TypeString, value)
-		_node.Target = value
+		_node.Target = &value
 	}
 	if value, ok := _c.mutation.RequestID(); ok {
 		_spec.SetField(auditentry.FieldRequestID, field.TypeString, value)
-		_node.RequestID = value
+		_node.RequestID = &value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(auditentry.FieldCreatedAt, field.TypeTime, value)

@@ -231,7 +231,7 @@ func (_c *LogEntryCreate) createSpec() (*LogEntry, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.RequestID(); ok {
 		_spec.SetField(logentry.FieldRequestID, field.TypeString, value)
-		_node.RequestID = value
+		_node.RequestID = &value
 	}
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(logentry.FieldCreatedAt, field.TypeTime, value)

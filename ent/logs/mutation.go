@@ -219,7 +219,7 @@ func (m *AuditEntryMutation) Role() (r string, exists bool) {
 // OldRole returns the old "role" field's value of the AuditEntry entity.
 // If the AuditEntry object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AuditEntryMutation) OldRole(ctx context.Context) (v string, err error) {
+func (m *AuditEntryMutation) OldRole(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldRole is only allowed on UpdateOne operations")
 	}
@@ -340,7 +340,7 @@ func (m *AuditEntryMutation) Target() (r string, exists bool) {
 // OldTarget returns the old "target" field's value of the AuditEntry entity.
 // If the AuditEntry object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AuditEntryMutation) OldTarget(ctx context.Context) (v string, err error) {
+func (m *AuditEntryMutation) OldTarget(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldTarget is only allowed on UpdateOne operations")
 	}
@@ -389,7 +389,7 @@ func (m *AuditEntryMutation) RequestID() (r string, exists bool) {
 // OldRequestID returns the old "request_id" field's value of the AuditEntry entity.
 // If the AuditEntry object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *AuditEntryMutation) OldRequestID(ctx context.Context) (v string, err error) {
+func (m *AuditEntryMutation) OldRequestID(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
 	}
@@ -1074,7 +1074,7 @@ func (m *LogEntryMutation) RequestID() (r string, exists bool) {
 // OldRequestID returns the old "request_id" field's value of the LogEntry entity.
 // If the LogEntry object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *LogEntryMutation) OldRequestID(ctx context.Context) (v string, err error) {
+func (m *LogEntryMutation) OldRequestID(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldRequestID is only allowed on UpdateOne operations")
 	}

@@ -276,14 +276,22 @@ func (w *Writer) insert(batch []Entry) error {
 	for i, e := range batch {
 		creates[i] = w.c.AuditEntry.Create().
 			SetNillableActorID(actor(e)).
-			SetRole(e.Role).
+			SetNillableRole(orNull(e.Role)).
 			SetOperation(e.Operation).
 			SetOutcome(e.Outcome).
-			SetTarget(e.Target).
-			SetRequestID(e.RequestID).
+			SetNillableTarget(orNull(e.Target)).
+			SetNillableRequestID(orNull(e.RequestID)).
 			SetCreatedAt(e.Time)
 	}
 	return w.c.AuditEntry.CreateBulk(creates...).Exec(ctx)
+}
+
+// orNull stores an empty value as null, which the graph shows as null rather than "".
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // actor is the entry's actor_id: the acting user, or null for a caller not signed in.

@@ -3,6 +3,7 @@ package migration_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -705,5 +706,45 @@ func TestSQLiteTableRebuild(t *testing.T) {
 	}
 	if _, err := db.SQL.Exec(`INSERT INTO child (id, parent_id) VALUES (2, 99)`); err == nil {
 		t.Error("insert of an orphan after the migrations: got no error, want a foreign key error")
+	}
+}
+
+// The shipped optional_text_null file turns the empty strings that stood for "not set" into
+// nulls, now that the graph shows optional text as null.
+func TestOptionalTextBecomesNull(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range testdb.Dialects(t) {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			dir, err := migration.EmbeddedDir("logs", d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := dir.Files()
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := slices.IndexFunc(files, func(f migrate.File) bool { return f.Desc() == "optional_text_null" })
+			if idx < 1 {
+				t.Fatalf("logs ships no optional_text_null file after another: %v", files)
+			}
+			db := openDB(t, d, "logs")
+			m := newMigrator(t, db)
+			if _, err := m.Up(ctx, idx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.SQL.ExecContext(ctx, `INSERT INTO log_entries (id, level, message, request_id, created_at) VALUES ('0193a5a0-0000-7000-8000-000000000001', 'INFO', 'm', '', CURRENT_TIMESTAMP)`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Up(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			var rid sql.NullString
+			if err := db.SQL.QueryRowContext(ctx, `SELECT request_id FROM log_entries`).Scan(&rid); err != nil {
+				t.Fatal(err)
+			}
+			if rid.Valid {
+				t.Errorf("request_id: got %q, want null", rid.String)
+			}
+		})
 	}
 }

@@ -37,6 +37,7 @@ func (AuditEntry) Fields() []ent.Field {
 			Annotations(xdb.Ref("users.User").Field("actor").OnDelete(xdb.Keep)),
 		field.String("role").
 			Optional().
+			Nillable().
 			MaxLen(16).
 			Immutable(),
 		field.String("operation").
@@ -49,10 +50,12 @@ func (AuditEntry) Fields() []ent.Field {
 		// target is an id, a count, or a digest of a log-in's email: never an address.
 		field.String("target").
 			Optional().
+			Nillable().
 			MaxLen(256).
 			Immutable(),
 		field.String("request_id").
 			Optional().
+			Nillable().
 			MaxLen(128).
 			Immutable(),
 		field.Time("created_at").

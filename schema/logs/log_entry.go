@@ -51,6 +51,7 @@ func (LogEntry) Fields() []ent.Field {
 				InverseComment("The user's log entries, from the logs database, with the arguments of Query.logEntries.")),
 		field.String("request_id").
 			Optional().
+			Nillable().
 			MaxLen(128).
 			Immutable(),
 		field.Time("created_at").
