@@ -113,7 +113,7 @@ func TestMigrateStagingOnPostgres(t *testing.T) {
 	}
 	// Any database will do: down 1 leaves it behind and every other one current.
 	down := names[len(names)-1]
-	if out, err = runCLI(t, "migrate", "down", "1", "--db", down); err != nil {
+	if out, err = runCLI(t, "migrate", "down", "1", "--db", down, "--yes"); err != nil {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	out, _ = runCLI(t, "migrate", "status")

@@ -30,12 +30,16 @@ const usage = `multidb: one GraphQL API over several databases.
 Usage:
   multidb serve                          serve GraphQL on $PORT (default 8080)
   multidb migrate [up]   [--db NAME] [--dry-run]   apply pending migrations
-  multidb migrate down N [--db NAME] [--dry-run]   revert the last N migrations
+  multidb migrate down N [--db NAME] [--dry-run] [--yes]
+                                                   revert the last N migrations; outside development
+                                                   --db is required and --yes or a typed confirmation
   multidb migrate status [--db NAME] [--json]      applied and pending migrations; exits 0 when
                                                    current, 3 when behind, 4 when ahead of the binary
   multidb migrate baseline --db NAME [VERSION]     record an existing schema as migrated up to VERSION
                                                    (the latest file by default) once it matches
-  multidb migrate new NAME --db NAME               generate the next migration from the ent schema
+  multidb migrate new NAME --db NAME [--rename t.old:new]
+                                                   generate the next migration from the ent schema
+  multidb migrate hash --db NAME                   rewrite atlas.sum after a reviewed hand edit
   multidb migrate lint [--db NAME]                 report destructive changes in the latest files
   multidb seed [--db NAME]                         run the seeders of $ENV that have not run yet
   multidb new schema DB NAME                       scaffold an ent schema with a name field

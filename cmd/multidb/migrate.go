@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/migration"
 )
@@ -52,7 +55,6 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		args = fs.Args()[1:]
 	}
 
-	_ = yes
 	switch action {
 	case "new":
 		return newMigration(ctx, positional, *only, *devURL, renames, stdout)
@@ -106,7 +108,7 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		migrators = append(migrators, namedMigrator{db.Name, m})
+		migrators = append(migrators, namedMigrator{db.Name, db, m})
 	}
 	switch action {
 	case "status":
@@ -125,12 +127,7 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return nil
 	case "down":
-		for _, m := range migrators {
-			if _, err := m.Down(ctx, n); err != nil {
-				return err
-			}
-		}
-		return nil
+		return down(ctx, cfg.Env, migrators, n, *only, *yes, *dryRun, stdout)
 	default:
 		// Verify every database before changing any, so a tampered directory or a database
 		// from another project stops the run before anything is applied.
@@ -152,8 +149,82 @@ func migrateCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 }
 
+// confirmIn is where down reads a typed confirmation; terminal reports whether it is a terminal.
+var (
+	confirmIn io.Reader = os.Stdin
+	terminal            = func() bool {
+		fi, err := os.Stdin.Stat()
+		return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+)
+
+// errNotConfirmed: down outside development was not confirmed.
+var errNotConfirmed = errors.New("migrate down was not confirmed")
+
+// down reverts the last n files of the selected databases. It first prints what each will
+// drop and how many rows those tables hold. Outside development it reverts one database,
+// named with --db, and only with --yes or the database's name typed on a terminal.
+func down(ctx context.Context, env string, migrators []namedMigrator, n int, only string, yes, dryRun bool, stdout io.Writer) error {
+	guarded := env != config.Development && env != config.Test
+	if guarded && only == "" {
+		return fmt.Errorf("%w: in ENV=%s, migrate down reverts one database at a time: name it with --db", errUsage, env)
+	}
+	for _, m := range migrators {
+		dp, err := m.PlanDown(ctx, n)
+		if err != nil {
+			return err
+		}
+		if dp == nil {
+			fmt.Fprintf(stdout, "%s: no migration is applied; nothing to revert\n", m.name)
+			continue
+		}
+		names := make([]string, len(dp.Files))
+		for i, f := range dp.Files {
+			names[i] = f.String()
+		}
+		fmt.Fprintf(stdout, "%s: down %d reverts %s\n", m.name, n, strings.Join(names, ", "))
+		for _, t := range dp.Tables {
+			fmt.Fprintf(stdout, "  drops table %s (%s)\n", t, rowCount(ctx, m.db, t))
+		}
+		for _, c := range dp.Columns {
+			table, _, _ := strings.Cut(c, ".")
+			fmt.Fprintf(stdout, "  drops column %s (%s of %s)\n", c, rowCount(ctx, m.db, table), table)
+		}
+		if len(dp.Tables) == 0 && len(dp.Columns) == 0 {
+			fmt.Fprintf(stdout, "  drops no table or column (%d statements)\n", len(dp.Statements))
+		}
+		if guarded && !yes && !dryRun {
+			if !terminal() {
+				return fmt.Errorf("%w: in ENV=%s, pass --yes, or run it on a terminal to confirm", errNotConfirmed, env)
+			}
+			fmt.Fprintf(stdout, "type %s to revert it: ", m.name)
+			line, _ := bufio.NewReader(confirmIn).ReadString('\n')
+			if strings.TrimSpace(line) != m.name {
+				return fmt.Errorf("%w: %s was not typed; nothing was reverted", errNotConfirmed, m.name)
+			}
+		}
+		if _, err := m.Down(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowCount says how many rows table holds, for the warning before a drop.
+func rowCount(ctx context.Context, db *database.DB, table string) string {
+	var n int64
+	if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM "`+strings.ReplaceAll(table, `"`, `""`)+`"`).Scan(&n); err != nil {
+		return "rows unknown: " + err.Error()
+	}
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
+}
+
 type namedMigrator struct {
 	name string
+	db   *database.DB
 	*migration.Migrator
 }
 

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -248,5 +251,106 @@ func TestReadyzAheadAndBehind(t *testing.T) {
 				t.Errorf("readyz when behind: got %d %+v, want 503, behind by the latest version", code, st)
 			}
 		})
+	}
+}
+
+// In staging, down names its database, says what it drops and how many rows go with it, and
+// runs only when confirmed: with --yes, or the database's name typed on a terminal.
+func TestDownOutsideDevelopment(t *testing.T) {
+	for _, dialect := range testdb.Dialects(t) {
+		t.Run(dialect, func(t *testing.T) {
+			urls := envWithURLs(t, dialect, config.Staging)
+			if out, err := runCLI(t, "migrate"); err != nil {
+				t.Fatalf("migrate: %v\n%s", err, out)
+			}
+			users := rawDB(t, urls["users"])
+			exec(t, users,
+				`INSERT INTO users (id, email, name, role, created_at, updated_at) VALUES ('0193a5a0-0000-7000-8000-000000000001', 'a@example.com', 'A', 'USER', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+				`INSERT INTO sessions (id, token_hash, created_at, expires_at, user_id) VALUES ('0193a5a0-0000-7000-8000-000000000002', 'h1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '0193a5a0-0000-7000-8000-000000000001')`,
+				`INSERT INTO sessions (id, token_hash, created_at, expires_at, user_id) VALUES ('0193a5a0-0000-7000-8000-000000000003', 'h2', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, '0193a5a0-0000-7000-8000-000000000001')`)
+
+			if out, err := runCLI(t, "migrate", "down", "1"); exitCode(err) != 2 || !strings.Contains(err.Error(), "--db") {
+				t.Errorf("down without --db in staging: got %v, want a usage error naming --db\n%s", err, out)
+			}
+			terminal = func() bool { return false }
+			t.Cleanup(func() { terminal = func() bool { return false } })
+			out, err := runCLI(t, "migrate", "down", "1", "--db", "users")
+			if !errors.Is(err, errNotConfirmed) || !strings.Contains(err.Error(), "--yes") {
+				t.Fatalf("down without --yes and no terminal: got %v\n%s", err, out)
+			}
+			if !strings.Contains(out, "drops table sessions (2 rows)") {
+				t.Errorf("down does not say what it drops and how many rows:\n%s", out)
+			}
+			if !hasTable(t, users, dialect, "sessions") {
+				t.Fatal("an unconfirmed down dropped sessions")
+			}
+			terminal = func() bool { return true }
+			confirmIn = strings.NewReader("analytics\n")
+			if _, err := runCLI(t, "migrate", "down", "1", "--db", "users"); !errors.Is(err, errNotConfirmed) {
+				t.Errorf("down confirmed with the wrong name: got %v", err)
+			}
+			confirmIn = strings.NewReader("users\n")
+			t.Cleanup(func() { confirmIn = os.Stdin })
+			if out, err := runCLI(t, "migrate", "down", "1", "--db", "users"); err != nil || !strings.Contains(out, "type users to revert it") {
+				t.Fatalf("down confirmed on a terminal: %v\n%s", err, out)
+			}
+			if hasTable(t, users, dialect, "sessions") {
+				t.Error("a confirmed down left sessions")
+			}
+			if out, err := runCLI(t, "migrate"); err != nil {
+				t.Fatalf("migrate again: %v\n%s", err, out)
+			}
+			terminal = func() bool { return false }
+			if out, err := runCLI(t, "migrate", "down", "1", "--db", "users", "--yes"); err != nil || hasTable(t, users, dialect, "sessions") {
+				t.Errorf("down --yes: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// An application role may not create databases: down then says to set MIGRATION_DEV_URL, and
+// works with it.
+func TestDownWithTheApplicationsPrivileges(t *testing.T) {
+	if !testdb.RequirePostgres(t, false) {
+		t.Skip("needs PostgreSQL")
+	}
+	admin, err := sql.Open("postgres", testdb.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	role := "multidb_app_" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "_"))[:8] + fmt.Sprint(time.Now().UnixNano()%1e9)
+	exec(t, admin, `CREATE ROLE `+role+` LOGIN NOCREATEDB`)
+	t.Cleanup(func() {
+		if _, err := admin.Exec(`DROP ROLE IF EXISTS ` + role); err != nil {
+			t.Errorf("drop role %s: %v", role, err)
+		}
+	})
+	body := "ENV=development\n"
+	for _, name := range database.Names() {
+		raw := testdb.URL(t, config.Postgres, name)
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbname := strings.TrimPrefix(u.Path, "/")
+		exec(t, admin, `ALTER DATABASE "`+dbname+`" OWNER TO `+role)
+		exec(t, rawDB(t, raw), `ALTER SCHEMA public OWNER TO `+role)
+		u.User = url.User(role)
+		body += config.EnvVar(name) + "=" + u.String() + "\n"
+	}
+	inDir(t, map[string]string{".env": body})
+	if out, err := runCLI(t, "migrate", "--db", "users"); err != nil {
+		t.Fatalf("migrate as the application role: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, "migrate", "down", "1", "--db", "users", "--dry-run")
+	if err == nil || !strings.Contains(err.Error(), "MIGRATION_DEV_URL") {
+		t.Fatalf("down as a role that may not create databases: got %v, want the advice to set MIGRATION_DEV_URL\n%s", err, out)
+	}
+	if err := os.WriteFile(".env.local", []byte("MIGRATION_DEV_URL="+testdb.ServerURL()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, "migrate", "down", "1", "--db", "users"); err != nil || !strings.Contains(out, "drops table sessions") {
+		t.Fatalf("down with MIGRATION_DEV_URL: %v\n%s", err, out)
 	}
 }

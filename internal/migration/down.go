@@ -32,6 +32,78 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]File, error) {
 		return nil, err
 	}
 	defer end()
+	dp, err := m.planDown(ctx, conn, n)
+	if err != nil || dp == nil {
+		return nil, err
+	}
+	st, undo, reverted, what, plan := dp.st, dp.undo, dp.Files, dp.what, dp.plan
+	versions := make([]string, len(reverted))
+	for i, f := range reverted {
+		versions[i] = f.String()
+	}
+	stmts := dp.Statements
+	if m.dryRun != nil {
+		return reverted, m.print(what, stmts)
+	}
+	start := time.Now()
+	err = m.transact(ctx, conn, func(tx *sql.Tx) error {
+		// On SQLite nothing kept other migrators out while planning: check that the
+		// history is still the one the plan reverts.
+		rrw := &revisions{q: tx, db: m.name, dialect: m.dialect}
+		now, err := rrw.ReadRevisions(ctx)
+		if err != nil {
+			return err
+		}
+		if len(now) != len(st.revs) || now[len(now)-1].Version != st.revs[len(st.revs)-1].Version {
+			return errors.New("the database was migrated by another process meanwhile; run again")
+		}
+		for i, c := range plan.Changes {
+			if _, err := tx.ExecContext(ctx, c.Cmd, c.Args...); err != nil {
+				return fmt.Errorf("statement %d (%s): %w", i+1, excerpt(c.Cmd), err)
+			}
+		}
+		for _, r := range undo {
+			if err := rrw.DeleteRevision(ctx, r.Version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migrate %s: %s: %w", m.name, what, m.busy(err))
+	}
+	m.logf("reverted %s (%s, %s)", strings.Join(versions, ", "), plural(len(stmts), "statement"), time.Since(start).Round(time.Millisecond))
+	return reverted, nil
+}
+
+// DownPlan is what Down would do: the files it reverts, newest first, its statements, and
+// the tables and columns it drops (the data it loses).
+type DownPlan struct {
+	Files      []File
+	Statements []string
+	Tables     []string // dropped tables
+	Columns    []string // dropped columns, "table.column"
+
+	st   *state
+	undo []*migrate.Revision
+	what string
+	plan *migrate.Plan
+}
+
+// PlanDown plans Down(n) and changes nothing; nil when nothing is applied.
+func (m *Migrator) PlanDown(ctx context.Context, n int) (*DownPlan, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("migrate %s: down %d: the number of files must be at least 1", m.name, n)
+	}
+	conn, err := m.db.SQL.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate %s: connect: %w", m.name, err)
+	}
+	defer conn.Close()
+	return m.planDown(ctx, conn, n)
+}
+
+func (m *Migrator) planDown(ctx context.Context, conn *sql.Conn, n int) (*DownPlan, error) {
 	st, err := m.load(ctx, conn, false, false)
 	if err != nil {
 		return nil, err
@@ -72,80 +144,61 @@ func (m *Migrator) Down(ctx context.Context, n int) ([]File, error) {
 			}
 		}
 	}
-	plan, err := m.reverse(ctx, conn, files, keep)
+	plan, changes, err := m.reverse(ctx, conn, files, keep)
 	if err != nil {
 		return nil, fmt.Errorf("migrate %s: %s: %w", m.name, what, err)
 	}
-	stmts := make([]string, len(plan.Changes))
-	for i, c := range plan.Changes {
-		stmts[i] = c.Cmd
+	dp := &DownPlan{Files: reverted, st: st, undo: undo, what: what, plan: plan}
+	for _, c := range plan.Changes {
+		dp.Statements = append(dp.Statements, c.Cmd)
 	}
-	if m.dryRun != nil {
-		return reverted, m.print(what, stmts)
-	}
-	start := time.Now()
-	err = m.transact(ctx, conn, func(tx *sql.Tx) error {
-		// On SQLite nothing kept other migrators out while planning: check that the
-		// history is still the one the plan reverts.
-		rrw := &revisions{q: tx, db: m.name, dialect: m.dialect}
-		now, err := rrw.ReadRevisions(ctx)
-		if err != nil {
-			return err
-		}
-		if len(now) != len(st.revs) || now[len(now)-1].Version != st.revs[len(st.revs)-1].Version {
-			return errors.New("the database was migrated by another process meanwhile; run again")
-		}
-		for i, c := range plan.Changes {
-			if _, err := tx.ExecContext(ctx, c.Cmd, c.Args...); err != nil {
-				return fmt.Errorf("statement %d (%s): %w", i+1, excerpt(c.Cmd), err)
+	for _, c := range changes {
+		switch c := c.(type) {
+		case *schema.DropTable:
+			dp.Tables = append(dp.Tables, c.T.Name)
+		case *schema.ModifyTable:
+			for _, mc := range c.Changes {
+				if dc, ok := mc.(*schema.DropColumn); ok {
+					dp.Columns = append(dp.Columns, c.T.Name+"."+dc.C.Name)
+				}
 			}
 		}
-		for _, r := range undo {
-			if err := rrw.DeleteRevision(ctx, r.Version); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("migrate %s: %s: %w", m.name, what, m.busy(err))
 	}
-	m.logf("reverted %s (%s, %s)", strings.Join(versions, ", "), plural(len(stmts), "statement"), time.Since(start).Round(time.Millisecond))
-	return reverted, nil
+	return dp, nil
 }
 
 // reverse plans the changes that take the live schema back to the state of files[:keep].
-func (m *Migrator) reverse(ctx context.Context, conn *sql.Conn, files []migrate.File, keep int) (*migrate.Plan, error) {
+func (m *Migrator) reverse(ctx context.Context, conn *sql.Conn, files []migrate.File, keep int) (*migrate.Plan, []schema.Change, error) {
 	dev, cleanup, err := m.devDB(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("scratch database: %w", err)
+		return nil, nil, fmt.Errorf("scratch database: %w", err)
 	}
 	defer cleanup()
 	devDrv, err := openDriver(m.dialect, dev)
 	if err != nil {
-		return nil, fmt.Errorf("scratch database: %w", err)
+		return nil, nil, fmt.Errorf("scratch database: %w", err)
 	}
 	if err := replay(ctx, devDrv, m.dialect, files[:keep]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	target, err := devDrv.InspectSchema(ctx, "", nil)
 	if err != nil {
-		return nil, fmt.Errorf("inspect scratch database: %w", err)
+		return nil, nil, fmt.Errorf("inspect scratch database: %w", err)
 	}
 	if err := replay(ctx, devDrv, m.dialect, files[keep:]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	current, err := devDrv.InspectSchema(ctx, "", nil)
 	if err != nil {
-		return nil, fmt.Errorf("inspect scratch database: %w", err)
+		return nil, nil, fmt.Errorf("inspect scratch database: %w", err)
 	}
 	drv, err := openDriver(m.dialect, conn)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	live, err := drv.InspectSchema(ctx, "", &schema.InspectOptions{Exclude: bookkeeping})
 	if err != nil {
-		return nil, fmt.Errorf("inspect: %w", err)
+		return nil, nil, fmt.Errorf("inspect: %w", err)
 	}
 	// Diff only what the files made: another database may share this schema.
 	known := names(target, current)
@@ -168,18 +221,18 @@ func (m *Migrator) reverse(ctx context.Context, conn *sql.Conn, files []migrate.
 	}
 	changes, err := drv.SchemaDiff(from, to)
 	if err != nil {
-		return nil, fmt.Errorf("diff: %w", err)
+		return nil, nil, fmt.Errorf("diff: %w", err)
 	}
 	if len(changes) == 0 {
-		return &migrate.Plan{Name: "down"}, nil
+		return &migrate.Plan{Name: "down"}, nil, nil
 	}
 	plan, err := drv.PlanChanges(ctx, "down", changes, func(o *migrate.PlanOptions) {
 		o.SchemaQualifier = new(string) // statements run in the connection's own schema
 	})
 	if err != nil {
-		return nil, fmt.Errorf("plan: %w", err)
+		return nil, nil, fmt.Errorf("plan: %w", err)
 	}
-	return plan, nil
+	return plan, changes, nil
 }
 
 // devDB opens an empty scratch database of the dialect and returns the function that drops it.
