@@ -42,6 +42,8 @@ Usage:
   multidb migrate hash --db NAME                   rewrite atlas.sum after a reviewed hand edit
   multidb migrate lint [--db NAME]                 report destructive changes in the latest files
   multidb seed [--db NAME]                         run the seeders of $ENV that have not run yet
+  multidb adopt --db NAME --url URL                adopt an existing database: ent schema, init
+                                                   migration, baseline (then make generate)
   multidb new schema DB NAME                       scaffold an ent schema with a name field
   multidb new seed DB NAME                         scaffold a seeder
   multidb healthcheck                              exit 0 when the local server answers /healthz
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCmd(ctx, rest, stdout)
 	case "seed":
 		return seedCmd(ctx, rest, stdout)
+	case "adopt":
+		return adoptCmd(ctx, rest, stdout)
 	case "new":
 		return scaffoldCmd(rest, stdout)
 	case "healthcheck":

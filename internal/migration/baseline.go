@@ -163,6 +163,7 @@ func (m *Migrator) compare(ctx context.Context, conn *sql.Conn, files []migrate.
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
+	changes = withoutSameIndexes(changes)
 	if len(changes) == 0 {
 		return nil, nil
 	}
@@ -177,4 +178,66 @@ func (m *Migrator) compare(ctx context.Context, conn *sql.Conn, files []migrate.
 		out[i] = c.Cmd
 	}
 	return out, nil
+}
+
+// withoutSameIndexes leaves out indexes that differ only in how they were made: SQLite's
+// inline UNIQUE constraint and a CREATE UNIQUE INDEX on the same columns enforce the same.
+func withoutSameIndexes(changes []schema.Change) []schema.Change {
+	out := changes[:0]
+	for _, c := range changes {
+		if mt, ok := c.(*schema.ModifyTable); ok {
+			// Pair each dropped index with an added one on the same columns: the names
+			// differ too (sqlite_autoindex_… for an inline UNIQUE).
+			var adds []*schema.AddIndex
+			for _, tc := range mt.Changes {
+				if ai, ok := tc.(*schema.AddIndex); ok {
+					adds = append(adds, ai)
+				}
+			}
+			skip := map[schema.Change]bool{}
+			for _, tc := range mt.Changes {
+				di, ok := tc.(*schema.DropIndex)
+				if !ok {
+					continue
+				}
+				for _, ai := range adds {
+					if !skip[ai] && sameIndex(di.I, ai.I) {
+						skip[di], skip[ai] = true, true
+						break
+					}
+				}
+			}
+			kept := mt.Changes[:0]
+			for _, tc := range mt.Changes {
+				switch tc := tc.(type) {
+				case *schema.ModifyIndex:
+					if sameIndex(tc.From, tc.To) {
+						continue
+					}
+				}
+				if skip[tc] {
+					continue
+				}
+				kept = append(kept, tc)
+			}
+			if mt.Changes = kept; len(kept) == 0 {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func sameIndex(a, b *schema.Index) bool {
+	if a.Unique != b.Unique || len(a.Parts) != len(b.Parts) {
+		return false
+	}
+	for i := range a.Parts {
+		pa, pb := a.Parts[i], b.Parts[i]
+		if pa.C == nil || pb.C == nil || pa.C.Name != pb.C.Name || pa.Desc != pb.Desc {
+			return false
+		}
+	}
+	return true
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +72,109 @@ func (r Rename) String() string {
 	return r.Table + "." + r.From + ":" + r.To
 }
 
+// UnmappedFile, in migrate/<db>/, lists the tables (and "table.foreign_key" constraints) of an
+// adopted database that have no ent type, one "name<TAB>reason" a line. Generate never drops
+// nor changes them: they are not in the ent schema because ent cannot hold them, not because
+// they were removed.
+const UnmappedFile = "unmapped.txt"
+
+// readUnmapped reads the names of UnmappedFile under dir; none when it does not exist.
+func readUnmapped(dir string) (map[string]bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, UnmappedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, _, _ := strings.Cut(line, "\t")
+		out[strings.TrimSpace(name)] = true
+	}
+	return out, nil
+}
+
+// keepHook leaves out of a diff what the ent schema cannot express: the unmapped tables and
+// foreign keys of an adopted database, and the names of foreign keys that ent would give
+// another name (a drop and an add of the same constraint).
+func keepHook(unmapped map[string]bool) schema.DiffHook {
+	return func(next schema.Differ) schema.Differ {
+		return schema.DiffFunc(func(current, desired *atlasschema.Schema) ([]atlasschema.Change, error) {
+			changes, err := next.Diff(current, desired)
+			if err != nil || unmapped == nil {
+				return changes, err
+			}
+			out := changes[:0]
+			for _, c := range changes {
+				switch c := c.(type) {
+				case *atlasschema.DropTable:
+					if unmapped[c.T.Name] {
+						continue
+					}
+				case *atlasschema.ModifyTable:
+					if unmapped[c.T.Name] {
+						continue
+					}
+					c.Changes = sameForeignKeys(c.T.Name, c.Changes, unmapped)
+					if len(c.Changes) == 0 {
+						continue
+					}
+				}
+				out = append(out, c)
+			}
+			return out, nil
+		})
+	}
+}
+
+// sameForeignKeys drops, from the changes of one table, the drop of an unmapped foreign key
+// and the drop and add of one foreign key under two names.
+func sameForeignKeys(table string, changes []atlasschema.Change, unmapped map[string]bool) []atlasschema.Change {
+	key := func(fk *atlasschema.ForeignKey) string {
+		var b strings.Builder
+		for _, c := range fk.Columns {
+			b.WriteString(c.Name + ",")
+		}
+		b.WriteString(">" + fk.RefTable.Name)
+		for _, c := range fk.RefColumns {
+			b.WriteString("," + c.Name)
+		}
+		return b.String()
+	}
+	added := map[string]bool{}
+	for _, c := range changes {
+		if a, ok := c.(*atlasschema.AddForeignKey); ok {
+			added[key(a.F)] = true
+		}
+	}
+	renamed := map[string]bool{}
+	out := changes[:0]
+	for _, c := range changes {
+		if d, ok := c.(*atlasschema.DropForeignKey); ok {
+			if unmapped[table+"."+d.F.Symbol] {
+				continue
+			}
+			if added[key(d.F)] {
+				renamed[key(d.F)] = true
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	final := out[:0]
+	for _, c := range out {
+		if a, ok := c.(*atlasschema.AddForeignKey); ok && renamed[key(a.F)] {
+			continue
+		}
+		final = append(final, c)
+	}
+	return final
+}
+
 // Generate writes the next migration file named name for spec, for every dialect, under root
 // (migrate/<db>/<dialect>/), by diffing the ent schema against the directory replayed on a
 // scratch database: a temporary PostgreSQL database on the server at devURL and an in-memory
@@ -78,9 +183,13 @@ func (r Rename) String() string {
 func Generate(ctx context.Context, root string, spec database.Spec, name, devURL string, renames ...Rename) ([]string, error) {
 	var written []string
 	used := make(map[Rename]bool)
+	unmapped, err := readUnmapped(filepath.Join(root, spec.Name))
+	if err != nil {
+		return nil, fmt.Errorf("migration %s: %w", spec.Name, err)
+	}
 	for _, dir := range []string{"postgres", "sqlite"} {
 		path := filepath.Join(root, spec.Name, dir)
-		files, err := generateOne(ctx, path, Dialects[dir], spec.Tables, name, devURL, renames, used)
+		files, err := generateOne(ctx, path, Dialects[dir], spec.Tables, name, devURL, renames, used, unmapped)
 		if err != nil {
 			return written, fmt.Errorf("migration %s/%s: %w", spec.Name, dir, err)
 		}
@@ -206,7 +315,7 @@ func renameColumn(changes []atlasschema.Change, r Rename, used map[Rename]bool) 
 	return slices.Delete(changes, drop, drop+1)
 }
 
-func generateOne(ctx context.Context, path, dialect string, tables []*schema.Table, name, devURL string, renames []Rename, used map[Rename]bool) ([]string, error) {
+func generateOne(ctx context.Context, path, dialect string, tables []*schema.Table, name, devURL string, renames []Rename, used map[Rename]bool, unmapped map[string]bool) ([]string, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
 	}
@@ -229,7 +338,7 @@ func generateOne(ctx context.Context, path, dialect string, tables []*schema.Tab
 		schema.WithFormatter(migrate.DefaultFormatter),
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
-		schema.WithDiffHook(renameHook(renames, used)),
+		schema.WithDiffHook(renameHook(renames, used), keepHook(unmapped)),
 	)
 	if err != nil {
 		return nil, err
