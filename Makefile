@@ -79,6 +79,16 @@ database: ## Scaffold a database end to end: make database NAME=billing (schema,
 	$(MAKE) generate
 	$(GO) run ./cmd/multidb migrate new init --db $(NAME)
 
+.PHONY: adopt
+adopt: ## Adopt an existing database: make adopt DB=legacy URL=postgres://… (ent schema, init migration, baseline, registry)
+	@test -n "$(DB)" -a -n "$(URL)" || (echo "usage: make adopt DB=legacy URL=postgres://user@host:5432/legacy" >&2; exit 2)
+	$(GO) run ./cmd/multidb adopt --db $(DB) --url '$(URL)'
+	$(MAKE) generate
+
+.PHONY: check-adopt
+check-adopt: ## In a temporary copy: adopt a legacy PostgreSQL database, generate, and query it through the graph
+	bash ./scripts/check-adopt.sh
+
 .PHONY: check-scaffold
 check-scaffold: ## In a temporary copy: make database NAME=billing, make schema DB=users NAME=Team, then build, vet and the access and batching tests
 	bash ./scripts/check-scaffold.sh

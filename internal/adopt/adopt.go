@@ -262,7 +262,9 @@ func mapColumn(c *schema.Column, dialect string) *Field {
 		f.Builder = "field.Float(" + name + ")"
 		f.Approx = raw + " is exact; a float64 is not: read and write it with care, or move it to a string field"
 	case *schema.JSONType:
-		f.Builder = "field.JSON(" + name + ", json.RawMessage{})"
+		// The graph's Map scalar, as the other databases' JSON fields.
+		f.Builder = "field.JSON(" + name + ", map[string]any{})"
+		f.Approx = raw + " may hold any JSON value; the graph reads it as an object (Map)"
 	case *schema.BinaryType:
 		f.Builder = "field.Bytes(" + name + ")"
 	case *schema.StringType:

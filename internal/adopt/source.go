@@ -48,13 +48,18 @@ func (t *Type) source(db string) ([]byte, error) {
 			imports[`"github.com/multidb/multidb/schema/mixin"`] = true
 			bw(".\n\t\t\tDefault(mixin.NewID).\n\t\t\tImmutable()")
 		} else if f.Nullable {
-			bw(".\n\t\t\tOptional().\n\t\t\tNillable()")
+			bw(".\n\t\t\tOptional()")
+			if !strings.HasPrefix(builder, "field.JSON(") { // a JSON field is nil when null already
+				bw(".\n\t\t\tNillable()")
+			}
 		}
-		bw(".\n\t\t\tSchemaType(map[string]string{")
-		for _, k := range sortedKeys(f.Schema) {
-			bw("%s: %q", k, f.Schema[k])
+		if !strings.HasPrefix(builder, "field.Bool(") { // ent has one boolean type per engine
+			bw(".\n\t\t\tSchemaType(map[string]string{")
+			for _, k := range sortedKeys(f.Schema) {
+				bw("%s: %q", k, f.Schema[k])
+			}
+			bw("})")
 		}
-		bw("})")
 		var ann []string
 		if f.Default != "" {
 			ann = append(ann, f.Default)
