@@ -40,6 +40,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	corsValue, _ := cfg.Lookup("CORS_ORIGINS")
+	cors, err := server.ParseCORS(corsValue, cfg.Env == config.Development, cfg.Env == config.Production)
+	if err != nil {
+		return fmt.Errorf("%w: %v", config.ErrConfig, err)
+	}
 	sopts, probeEvery, probeTimeout, err := serveSettings(cfg)
 	if err != nil {
 		return err
@@ -117,6 +122,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Metrics:          m,
 		Drain:            sopts.Drain,
 		MetricsElsewhere: !metricsPublic,
+		CORS:             cors,
 	})
 	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
 	if playground {
