@@ -9,7 +9,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
@@ -70,6 +69,13 @@ type options struct {
 	clientAddr        func(*http.Request) string // the client's address; tests only
 	extensions        []graphql.HandlerExtension
 	cacheBytes        int
+	batchMax          int
+}
+
+// WithBatchMax sets how many operations one request may carry in a JSON array,
+// DefaultBatchMax otherwise.
+func WithBatchMax(n int) Option {
+	return func(o *options) { o.batchMax = n }
 }
 
 // WithDocumentCacheBytes bounds the cache of parsed documents by their size,
@@ -154,6 +160,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		wait:          loader.DefaultWait,
 		maxBody:       DefaultMaxBodyBytes,
 		timeout:       DefaultRequestTimeout,
+		batchMax:      DefaultBatchMax,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
 	o.perAccount = DefaultAccountLimit()
@@ -168,9 +175,11 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	})
 	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
 	srv := handler.New(limit.Schema(generated.NewExecutableSchema(generated.Config{Resolvers: resolvers}), o.limits))
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{
+		batchMax:  o.batchMax,
+		tokens:    o.limits.Tokens,
+		operation: func(ctx context.Context) context.Context { return loader.NewContext(ctx, clients, o.wait) },
+	})
 	srv.SetQueryCache(limit.NewDocumentCache(o.cacheBytes))
 	srv.SetParserTokenLimit(o.limits.Tokens)
 	if o.introspection {
@@ -186,9 +195,9 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.Use(limit.New(o.limits).WithAnonymous(anonymous))
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
 		if anonymous(ctx) {
-			return o.limits.AnonymousComplexity
+			return remainingComplexity(ctx, o.limits.AnonymousComplexity)
 		}
-		return o.limits.Complexity
+		return remainingComplexity(ctx, o.limits.Complexity)
 	}})
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
 	// After rootFields, so that a refused argument is still audited (as made storable).
@@ -201,7 +210,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.SetErrorPresenter(apierror.Presenter(o.log))
 	srv.SetRecoverFunc(apierror.Recover(o.log))
 
-	var h http.Handler = loader.Middleware(clients, o.wait, srv)
+	var h http.Handler = srv
 	h = authenticate(accounts, o.viewer, o.clientAddr, o.log, h)
 	h = withTimeout(o.timeout, h)
 	return limitBody(o.maxBody, h)
