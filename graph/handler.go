@@ -174,7 +174,8 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
 	})
 	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
-	srv := handler.New(limit.Schema(generated.NewExecutableSchema(generated.Config{Resolvers: resolvers}), o.limits))
+	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers})
+	srv := handler.New(limit.Schema(exec, o.limits))
 	srv.AddTransport(httpTransport{
 		batchMax:  o.batchMax,
 		tokens:    o.limits.Tokens,
@@ -202,6 +203,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
 	// After rootFields, so that a refused argument is still audited (as made storable).
 	srv.Use(limit.Inputs{})
+	srv.Use(pageInfoCursors{schema: exec.Schema()})
 	srv.Use(emailChecks{accounts: accounts})
 	srv.Use(noForgedAudit{})
 	for _, ext := range o.extensions {
