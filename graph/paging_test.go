@@ -111,7 +111,9 @@ func connections(t *testing.T, e *env) []connection {
 		for _, root := range out {
 			if root.parent == schema.Schema.QueryType.Name && rootOf(root.field, c.parent, schema.Schema.Types[types[root.parent]].Fields) {
 				var page struct {
-					Root struct{ Edges []struct{ Node struct{ ID string } } }
+					Root struct {
+						Edges []struct{ Node struct{ ID string } }
+					}
 				}
 				e.query(t, fmt.Sprintf(`{ root: %s(first: 3) { edges { node { id } } } }`, root.field), nil, &page)
 				for _, ed := range page.Root.Edges {
