@@ -185,6 +185,7 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 			AnonymousComplexity: intOf("ANONYMOUS_MAX_COMPLEXITY", limit.Defaults.AnonymousComplexity),
 		}),
 		graph.WithDocumentCacheBytes(intOf("QUERY_CACHE_BYTES", limit.DefaultCacheBytes)),
+		graph.WithBatchMax(intOf("BATCH_MAX", graph.DefaultBatchMax)),
 		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
 		graph.WithAccountLoginLimit(rateOf("LOGIN_RATE_PER_ACCOUNT", graph.DefaultAccountLimit())),
 		graph.WithPasswordHashes(auth.NewHashGate(
