@@ -174,7 +174,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
 	})
 	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
-	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers})
+	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers, Schema: PublicSchema()})
 	srv := handler.New(limit.Schema(exec, o.limits))
 	srv.AddTransport(httpTransport{
 		batchMax:  o.batchMax,
