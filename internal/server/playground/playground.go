@@ -7,11 +7,10 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-
 )
 
 // The files are graphiql@4.1.2 and react/react-dom@18.2.0 from npm, byte for byte the versions
-// gqlgen's playground names, so its subresource-integrity hashes below still hold.
+// gqlgen's playground names, so the subresource-integrity hashes in page.html hold.
 //
 //go:embed assets
 var assets embed.FS
