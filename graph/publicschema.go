@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/formatter"
 
 	"github.com/multidb/multidb/graph/generated"
 )
@@ -59,6 +60,13 @@ var PublicSchema = sync.OnceValue(func() *ast.Schema {
 	s.Implements = remap(src.Implements, s.Types)
 	return &s
 })
+
+// PrintSchema is PublicSchema in SDL, as graph/testdata/schema.graphql keeps it for review.
+func PrintSchema() string {
+	var b strings.Builder
+	formatter.NewFormatter(&b, formatter.WithIndent("  ")).FormatSchema(PublicSchema())
+	return b.String()
+}
 
 func publicDirectives(list ast.DirectiveList) ast.DirectiveList {
 	var out ast.DirectiveList
