@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -165,13 +166,37 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 // query that reads it), on one complexity budget, and answers an array of their results.
 func (t httpTransport) batch(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, raw []byte, media string) {
 	fail := func(status int, code, msg string) { writeErrorAs(w, media, status, code, msg) }
+	// Read the array an element at a time, so that a body of many tiny elements is refused at
+	// the (BATCH_MAX+1)th instead of being decoded whole.
 	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		fail(http.StatusBadRequest, apierror.BadRequest, "the request body is not a JSON array of operations")
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	notArray := func() { fail(http.StatusBadRequest, apierror.BadRequest, "the request body is not a JSON array of operations") }
+	if _, err := dec.Token(); err != nil {
+		notArray()
 		return
 	}
-	if len(items) == 0 || len(items) > t.batchMax {
-		fail(http.StatusBadRequest, apierror.BadRequest, fmt.Sprintf("a batch holds 1 to %d operations (BATCH_MAX); this one holds %d", t.batchMax, len(items)))
+	for dec.More() {
+		if len(items) == t.batchMax {
+			fail(http.StatusBadRequest, apierror.BadRequest, fmt.Sprintf("a batch holds at most %d operations (BATCH_MAX)", t.batchMax))
+			return
+		}
+		var item json.RawMessage
+		if err := dec.Decode(&item); err != nil {
+			notArray()
+			return
+		}
+		items = append(items, item)
+	}
+	if end, err := dec.Token(); err != nil || end != json.Delim(']') || dec.More() {
+		notArray()
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		notArray() // something after the array
+		return
+	}
+	if len(items) == 0 {
+		fail(http.StatusBadRequest, apierror.BadRequest, "a batch holds at least one operation")
 		return
 	}
 	ctx := context.WithValue(r.Context(), budgetKey{}, &budget{})

@@ -212,3 +212,28 @@ func signUpToken(t *testing.T, e *env) string {
 }
 
 func limitsWithComplexity(n int) limit.Limits { return limit.Limits{Complexity: n} }
+
+// TestBatchShapes checks the refusals of malformed batches, each with BAD_REQUEST.
+func TestBatchShapes(t *testing.T) {
+	e := newEnv(t, config.SQLite)
+	op := `{"query":"{ __typename }"}`
+	for body, want := range map[string]int{
+		"[" + op + "]":    200,
+		"[]":              400,
+		"[" + op + "] []": 400,
+		"[" + op + ",":    400,
+		"[1,2]":           200, // each element fails alone
+		"[" + strings.Repeat("1,", 100_000) + "1]": 400,
+	} {
+		status, _, raw := e.raw(t, "POST", "", "application/json", "", body)
+		if status != want {
+			t.Errorf("%.40q: status %d, want %d: %.200s", body, status, want, raw)
+		}
+		if want == 400 && !strings.Contains(raw, `"code":"BAD_REQUEST"`) {
+			t.Errorf("%.40q: %.200s", body, raw)
+		}
+		if body == "[1,2]" && strings.Count(raw, `"BAD_REQUEST"`) != 2 {
+			t.Errorf("[1,2]: %s", raw)
+		}
+	}
+}
