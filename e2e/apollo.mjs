@@ -1,10 +1,11 @@
 // Drives the API the way a frontend does, with Apollo Client 4: logs in with variables, reads
-// the code of a bad token's error, sends two queries in one request with BatchHttpLink, and
+// the code of a bad token's error (with urql too), sends two queries in one request with BatchHttpLink, and
 // pages events ordered by USER_ID with after cursors until hasNextPage is false.
 // Usage: node apollo.mjs <url> <email> <password>. Prints one JSON object; exits 1 on failure.
 import { ApolloClient, InMemoryCache, HttpLink, gql } from '@apollo/client';
 import { BatchHttpLink } from '@apollo/client/link/batch-http';
 import { CombinedGraphQLErrors } from '@apollo/client/errors';
+import { Client as UrqlClient, fetchExchange } from '@urql/core';
 
 const [url, email, password] = process.argv.slice(2);
 const client = (link) => new ApolloClient({ link, cache: new InMemoryCache() });
@@ -30,6 +31,16 @@ try {
   out.badTokenGraphQLError = CombinedGraphQLErrors.is(err);
   out.badTokenCode = CombinedGraphQLErrors.is(err) ? err.errors[0]?.extensions?.code : String(err);
 }
+
+// urql reads the same 401 as a GraphQL error too.
+const urql = new UrqlClient({
+  url,
+  exchanges: [fetchExchange],
+  requestPolicy: 'network-only',
+  fetchOptions: { headers: { Authorization: 'Bearer mdb_not-a-session' } },
+});
+const urqlResult = await urql.query('query Me { me { id } }', {}).toPromise();
+out.urqlBadTokenCode = urqlResult.error?.graphQLErrors?.[0]?.extensions?.code ?? String(urqlResult.error);
 
 // Two queries in one request.
 let requests = 0;

@@ -70,7 +70,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 }
 
 // TestApolloClient drives the API with Apollo Client 4 from Node: the code of a bad token's
-// error, BatchHttpLink, and paging by USER_ID in both directions.
+// error (urql's reading of it too), BatchHttpLink, and paging by USER_ID in both directions.
 func TestApolloClient(t *testing.T) {
 	node(t)
 	for _, d := range testdb.Dialects(t) {
@@ -115,6 +115,7 @@ func TestApolloClient(t *testing.T) {
 			var got struct {
 				BadTokenGraphQLError bool
 				BadTokenCode         string
+				URQLBadTokenCode     string `json:"urqlBadTokenCode"`
 				Batch                struct {
 					Requests   int
 					Email      string
@@ -130,6 +131,9 @@ func TestApolloClient(t *testing.T) {
 			}
 			if !got.BadTokenGraphQLError || got.BadTokenCode != "UNAUTHENTICATED" {
 				t.Errorf("bad token: Apollo saw a GraphQL error: %v, code %q; want UNAUTHENTICATED", got.BadTokenGraphQLError, got.BadTokenCode)
+			}
+			if got.URQLBadTokenCode != "UNAUTHENTICATED" {
+				t.Errorf("bad token: urql read the code %q; want UNAUTHENTICATED", got.URQLBadTokenCode)
 			}
 			if got.Batch.Requests != 1 || got.Batch.Email != email || got.Batch.TotalCount != events {
 				t.Errorf("BatchHttpLink: %+v, want 1 request, %s, %d events", got.Batch, email, events)
