@@ -147,12 +147,13 @@ func WithAudit(a Auditor) Option {
 }
 
 // NewHandler returns the GraphQL endpoint over the databases of set: queries by GET or POST,
-// mutations by POST with Content-Type application/json only (gqlgen's GET transport refuses
-// them, and no transport takes another content type, so a cross-site form cannot post one),
-// parsed documents cached, automatic persisted queries, every error given an extensions.code,
-// and per request: a body and time limit, the viewer of the bearer token, the access rules of
-// package access on every statement, the limits of package limit on every operation, the
-// audit of every mutation, and the batch loaders of the fields that cross databases.
+// mutations by POST with Content-Type application/json only (a GET mutation is 405 and other
+// content types 415, so a cross-site form cannot post one), batches of up to BATCH_MAX
+// operations on one complexity budget, parsed documents cached, automatic persisted queries,
+// every error given an extensions.code, and per request: a body and time limit, the viewer of
+// the bearer token, the access rules of package access on every statement, the limits of
+// package limit on every operation, the audit of every mutation, and, per operation, the batch
+// loaders of the fields that cross databases.
 func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	o := options{
 		introspection: true,
