@@ -1,11 +1,13 @@
 package graph_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // typeRef is an introspected type reference.
@@ -212,6 +214,15 @@ func fetch(t *testing.T, e *env, c connection, parentID string, vars map[string]
 func TestPagingEveryOrder(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *env) {
 		seed(t, e, smallFixture)
+		// Audit entries, with repeated operations and times, so that their list pages too.
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		for i := range 7 {
+			err := e.set.Logs.AuditEntry.Create().SetOperation([]string{"logIn", "updateUser"}[i%2]).
+				SetOutcome("ok").SetCreatedAt(at.Add(time.Duration(i/3) * time.Minute)).Exec(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
 		conns := connections(t, e)
 		if len(conns) < 5 {
 			t.Fatalf("introspection found %d connections with orderBy, want the root lists and the stitched edges: %+v", len(conns), conns)
