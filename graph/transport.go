@@ -170,7 +170,9 @@ func (t httpTransport) batch(w http.ResponseWriter, r *http.Request, exec graphq
 	// the (BATCH_MAX+1)th instead of being decoded whole.
 	var items []json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	notArray := func() { fail(http.StatusBadRequest, apierror.BadRequest, "the request body is not a JSON array of operations") }
+	notArray := func() {
+		fail(http.StatusBadRequest, apierror.BadRequest, "the request body is not a JSON array of operations")
+	}
 	if _, err := dec.Token(); err != nil {
 		notArray()
 		return
