@@ -13,10 +13,12 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
 
 	"github.com/multidb/multidb/ent/xdbgen"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
 // shared are declared once, by hand, in graph/schema/schema.graphqls. Every client would
@@ -31,6 +33,7 @@ func main() {
 			entgql.WithSchemaGenerator(),
 			entgql.WithWhereInputs(true),
 			entgql.WithConfigPath("../gqlgen.yml"),
+			entgql.WithSchemaHook(describeEnums),
 			entgql.WithOutputWriter(writeSDL("../graph/ent/"+db+".graphqls")),
 		)
 		if err != nil {
@@ -74,4 +77,44 @@ func writeSDL(path string) func(*ast.Schema) error {
 		}
 		return os.WriteFile(path, out.Bytes(), 0o644)
 	}
+}
+
+// describeEnums gives every enum value of the client's SDL a description, which entgql leaves
+// out: an order field's value says which field it orders by, an enum field's values take the
+// descriptions of the field's xdb.Values annotation, and a value without one fails generation.
+func describeEnums(g *gen.Graph, s *ast.Schema) error {
+	for _, t := range g.Nodes {
+		fields := append([]*gen.Field{t.ID}, t.Fields...)
+		if order := s.Types[t.Name+"OrderField"]; order != nil {
+			for _, v := range order.EnumValues {
+				v.Description = fmt.Sprintf("Orders %s rows by %s, then by id.", t.Name, v.Name)
+				for _, f := range fields {
+					if strings.EqualFold(f.Name, v.Name) {
+						v.Description = fmt.Sprintf("Orders %s rows by `%s`, then by id.", t.Name, lowerFirst(f.StructField()))
+					}
+				}
+			}
+		}
+		for _, f := range t.Fields {
+			enum := s.Types[t.Name+f.StructField()]
+			if !f.IsEnum() || enum == nil || enum.Kind != ast.Enum {
+				continue
+			}
+			desc, _ := xdb.Decode[xdb.ValuesAnnotation](f.Annotations[xdb.ValuesName])
+			for _, v := range enum.EnumValues {
+				if desc[v.Name] == "" {
+					return fmt.Errorf("%s.%s: the enum value %s has no description; describe each value with xdb.Values", t.Name, f.Name, v.Name)
+				}
+				v.Description = desc[v.Name]
+			}
+		}
+	}
+	return nil
+}
+
+func lowerFirst(s string) string {
+	if strings.HasPrefix(s, "ID") || s == "" {
+		return strings.ToLower(s[:min(2, len(s))]) + s[min(2, len(s)):]
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

@@ -232,7 +232,7 @@ func quote(s string) string {
 // wantUnauthorized checks a request refused before GraphQL for its token.
 func wantUnauthorized(t *testing.T, r response, h http.Header) {
 	t.Helper()
-	if r.status != http.StatusUnauthorized || len(r.Errors) != 1 || r.Errors[0].code() != "UNAUTHENTICATED" || string(r.Data) != "null" {
+	if r.status != http.StatusUnauthorized || len(r.Errors) != 1 || r.Errors[0].code() != "UNAUTHENTICATED" || r.Data != nil {
 		t.Errorf("got status %d, data %s, errors %+v; want 401 UNAUTHENTICATED and no data", r.status, r.Data, r.Errors)
 	}
 	if !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer") {

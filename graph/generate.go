@@ -3,3 +3,4 @@
 package graph
 
 //go:generate go run gqlgen.go
+//go:generate go run ./internal/printschema testdata/schema.graphql

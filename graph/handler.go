@@ -9,7 +9,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
@@ -70,6 +69,13 @@ type options struct {
 	clientAddr        func(*http.Request) string // the client's address; tests only
 	extensions        []graphql.HandlerExtension
 	cacheBytes        int
+	batchMax          int
+}
+
+// WithBatchMax sets how many operations one request may carry in a JSON array,
+// DefaultBatchMax otherwise.
+func WithBatchMax(n int) Option {
+	return func(o *options) { o.batchMax = n }
 }
 
 // WithDocumentCacheBytes bounds the cache of parsed documents by their size,
@@ -141,12 +147,13 @@ func WithAudit(a Auditor) Option {
 }
 
 // NewHandler returns the GraphQL endpoint over the databases of set: queries by GET or POST,
-// mutations by POST with Content-Type application/json only (gqlgen's GET transport refuses
-// them, and no transport takes another content type, so a cross-site form cannot post one),
-// parsed documents cached, automatic persisted queries, every error given an extensions.code,
-// and per request: a body and time limit, the viewer of the bearer token, the access rules of
-// package access on every statement, the limits of package limit on every operation, the
-// audit of every mutation, and the batch loaders of the fields that cross databases.
+// mutations by POST with Content-Type application/json only (a GET mutation is 405 and other
+// content types 415, so a cross-site form cannot post one), batches of up to BATCH_MAX
+// operations on one complexity budget, parsed documents cached, automatic persisted queries,
+// every error given an extensions.code, and per request: a body and time limit, the viewer of
+// the bearer token, the access rules of package access on every statement, the limits of
+// package limit on every operation, the audit of every mutation, and, per operation, the batch
+// loaders of the fields that cross databases.
 func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	o := options{
 		introspection: true,
@@ -154,6 +161,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		wait:          loader.DefaultWait,
 		maxBody:       DefaultMaxBodyBytes,
 		timeout:       DefaultRequestTimeout,
+		batchMax:      DefaultBatchMax,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
 	o.perAccount = DefaultAccountLimit()
@@ -167,10 +175,13 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
 	})
 	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
-	srv := handler.New(limit.Schema(generated.NewExecutableSchema(generated.Config{Resolvers: resolvers}), o.limits))
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers, Schema: PublicSchema()})
+	srv := handler.New(limit.Schema(exec, o.limits))
+	srv.AddTransport(httpTransport{
+		batchMax:  o.batchMax,
+		tokens:    o.limits.Tokens,
+		operation: func(ctx context.Context) context.Context { return loader.NewContext(ctx, clients, o.wait) },
+	})
 	srv.SetQueryCache(limit.NewDocumentCache(o.cacheBytes))
 	srv.SetParserTokenLimit(o.limits.Tokens)
 	if o.introspection {
@@ -186,13 +197,14 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.Use(limit.New(o.limits).WithAnonymous(anonymous))
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
 		if anonymous(ctx) {
-			return o.limits.AnonymousComplexity
+			return remainingComplexity(ctx, o.limits.AnonymousComplexity)
 		}
-		return o.limits.Complexity
+		return remainingComplexity(ctx, o.limits.Complexity)
 	}})
 	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
 	// After rootFields, so that a refused argument is still audited (as made storable).
 	srv.Use(limit.Inputs{})
+	srv.Use(pageInfoCursors{schema: exec.Schema()})
 	srv.Use(emailChecks{accounts: accounts})
 	srv.Use(noForgedAudit{})
 	for _, ext := range o.extensions {
@@ -201,7 +213,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.SetErrorPresenter(apierror.Presenter(o.log))
 	srv.SetRecoverFunc(apierror.Recover(o.log))
 
-	var h http.Handler = loader.Middleware(clients, o.wait, srv)
+	var h http.Handler = srv
 	h = authenticate(accounts, o.viewer, o.clientAddr, o.log, h)
 	h = withTimeout(o.timeout, h)
 	return limitBody(o.maxBody, h)

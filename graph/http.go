@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +26,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 			return
 		}
 		tooLarge := func() {
-			writeError(w, http.StatusRequestEntityTooLarge, apierror.BadUserInput, fmt.Sprintf("the request body is larger than %d bytes", max))
+			writeError(w, r, http.StatusRequestEntityTooLarge, apierror.BadUserInput, fmt.Sprintf("the request body is larger than %d bytes", max))
 		}
 		if r.ContentLength > max {
 			tooLarge()
@@ -38,7 +37,7 @@ func limitBody(max int64, next http.Handler) http.Handler {
 			if errors.As(err, new(*http.MaxBytesError)) {
 				tooLarge()
 			} else {
-				writeError(w, http.StatusBadRequest, apierror.BadUserInput, "the request body could not be read")
+				writeError(w, r, http.StatusBadRequest, apierror.BadRequest, "the request body could not be read")
 			}
 			return
 		}
@@ -88,16 +87,16 @@ func authenticate(accounts *account.Service, fixed *auth.Viewer, addr func(*http
 		var v auth.Viewer
 		switch {
 		case err != nil:
-			unauthorized(w, "the Authorization header must be `Bearer <token>`, with a token from logIn or signUp")
+			unauthorized(w, r, "the Authorization header must be `Bearer <token>`, with a token from logIn or signUp")
 			return
 		case token != "":
 			v, err = accounts.Authenticate(ctx, token)
 			switch {
 			case errors.Is(err, account.ErrInvalidSession):
-				unauthorized(w, err.Error())
+				unauthorized(w, r, err.Error())
 				return
 			case errors.As(err, new(*database.UnavailableError)):
-				writeError(w, http.StatusServiceUnavailable, apierror.DatabaseUnavailable, "the users database is unavailable: the session cannot be checked")
+				writeError(w, r, http.StatusServiceUnavailable, apierror.DatabaseUnavailable, "the users database is unavailable: the session cannot be checked")
 				return
 			case database.Transient(err) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 				// Busy or out of time: the users database failed the whole request, not the client.
@@ -105,11 +104,11 @@ func authenticate(accounts *account.Service, fixed *auth.Viewer, addr func(*http
 				if code == "" {
 					code = apierror.Timeout
 				}
-				writeError(w, http.StatusServiceUnavailable, code, "the users database did not answer: the session cannot be checked")
+				writeError(w, r, http.StatusServiceUnavailable, code, "the users database did not answer: the session cannot be checked")
 				return
 			case err != nil:
 				log.ErrorContext(ctx, "graphql: checking a session failed", "err", err)
-				writeError(w, http.StatusInternalServerError, apierror.Internal, "internal error")
+				writeError(w, r, http.StatusInternalServerError, apierror.Internal, "internal error")
 				return
 			}
 		case fixed != nil:
@@ -128,18 +127,16 @@ func peerAddress(r *http.Request) string {
 	return host
 }
 
-func unauthorized(w http.ResponseWriter, msg string) {
+// unauthorized refuses a bad token with 401, WWW-Authenticate and a GraphQL body whose error
+// carries UNAUTHENTICATED. Clients that accept application/graphql-response+json (Apollo
+// Client 4, urql) read that body as GraphQL errors whatever the status.
+func unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	writeError(w, http.StatusUnauthorized, apierror.Unauthenticated, msg)
+	writeError(w, r, http.StatusUnauthorized, apierror.Unauthenticated, msg)
 }
 
-// writeError answers with a GraphQL response that holds one error and no data, for requests
-// refused before they reach GraphQL.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": code}}},
-		"data":   nil,
-	})
+// writeError answers with a GraphQL response that holds one error and no data entry, for
+// requests refused before they reach GraphQL, in the media type the client accepts.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	writeErrorAs(w, responseType(r.Header.Get("Accept")), status, code, msg)
 }

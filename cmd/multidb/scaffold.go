@@ -100,7 +100,7 @@ func ({{.Type}}) Fields() []ent.Field {
 func ({{.Type}}) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("{{.Type}} rows, in pages (admins only until its policy opens it)."),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 		// Who may read and write: admins only until you open it. The other forms:
 		//	xdb.Policy(xdb.SignedInRead())       // every signed-in user reads, admins write

@@ -82,7 +82,7 @@ func ({{.Type}}) Indexes() []ent.Index {
 func ({{.Type}}) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("{{.Type}} rows, in pages: an admin sees every row, a USER their own."),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 		xdb.Policy(xdb.OwnedBy("user_id")),
 	}

@@ -40,6 +40,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	corsValue, _ := cfg.Lookup("CORS_ORIGINS")
+	cors, err := server.ParseCORS(corsValue, cfg.Env == config.Development, cfg.Env == config.Production)
+	if err != nil {
+		return fmt.Errorf("%w: %v", config.ErrConfig, err)
+	}
 	sopts, probeEvery, probeTimeout, err := serveSettings(cfg)
 	if err != nil {
 		return err
@@ -119,6 +124,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Metrics:          m,
 		Drain:            sopts.Drain,
 		MetricsElsewhere: !metricsPublic,
+		CORS:             cors,
 	})
 	msg := []any{"addr", ln.Addr().String(), "env", cfg.Env}
 	if playground {
@@ -181,6 +187,7 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 			AnonymousComplexity: intOf("ANONYMOUS_MAX_COMPLEXITY", limit.Defaults.AnonymousComplexity),
 		}),
 		graph.WithDocumentCacheBytes(intOf("QUERY_CACHE_BYTES", limit.DefaultCacheBytes)),
+		graph.WithBatchMax(intOf("BATCH_MAX", graph.DefaultBatchMax)),
 		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
 		graph.WithAccountLoginLimit(rateOf("LOGIN_RATE_PER_ACCOUNT", graph.DefaultAccountLimit())),
 		graph.WithPasswordHashes(auth.NewHashGate(

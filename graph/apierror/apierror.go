@@ -38,6 +38,20 @@ const (
 	// DatabaseBusy means every connection of a database stayed in use for the whole wait
 	// (database.BusyError): the database is up, a retry soon is likely to work.
 	DatabaseBusy = "DATABASE_BUSY"
+	// BadRequest refuses an HTTP request that carries no GraphQL operation: a body that is
+	// not JSON, a query that is missing or not a string, another content type, a batch too big.
+	BadRequest = "BAD_REQUEST"
+	// MethodNotAllowed refuses a mutation by GET, or a method other than GET and POST.
+	MethodNotAllowed = "METHOD_NOT_ALLOWED"
+)
+
+// The codes gqlgen and its extensions set, listed here so that every code a client may meet
+// has a name in this package (and a line in README).
+const (
+	ParseFailed             = "GRAPHQL_PARSE_FAILED"
+	ValidationFailed        = "GRAPHQL_VALIDATION_FAILED"
+	ComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
+	PersistedQueryNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 )
 
 // internalMessage is all a client learns of an unexpected error; the log has the rest.

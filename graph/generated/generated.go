@@ -924,12 +924,24 @@ extend type Mutation {
   """
   Creates a USER account and logs it in. The password needs at least 10 characters.
   """
-  signUp(email: String!, password: String!, name: String!): AuthPayload!
+  signUp(
+    """The account's email; stored lower-cased, and must not be in use."""
+    email: String!
+    """The account's password, at least 10 characters. Send it as a variable, not in the document."""
+    password: String!
+    """The name shown for the account."""
+    name: String!
+  ): AuthPayload!
   """
   Logs in. A wrong password and an unknown email give the same UNAUTHENTICATED error;
   too many attempts for one email or from one address give TOO_MANY_REQUESTS.
   """
-  logIn(email: String!, password: String!): AuthPayload!
+  logIn(
+    """The account's email, in any case."""
+    email: String!
+    """The account's password. Send it as a variable, not in the document."""
+    password: String!
+  ): AuthPayload!
   """
   Ends the session of this request's token.
   """
@@ -957,24 +969,38 @@ extend type Mutation {
   Creates a user (ADMIN only). The email is stored lower-cased and must not be in use.
   Without a password the account cannot log in.
   """
-  createUser(input: CreateUserInput!, password: String): User!
+  createUser(
+    """The new user's email, name and role."""
+    input: CreateUserInput!
+    """The new user's password, at least 10 characters; without one the account cannot log in."""
+    password: String
+  ): User!
   """
   Changes a user's email, name or role. A USER may change their own email and name; only an
   ADMIN changes roles or other users.
   """
-  updateUser(id: ID!, input: UpdateUserInput!): User!
+  updateUser(
+    """The id of the user to change."""
+    id: ID!
+    """The fields to change; those left out keep their values."""
+    input: UpdateUserInput!
+  ): User!
   """
   Deletes a user with their events and log entries (their audit entries are kept): any user
   for an ADMIN, their own account for a USER. If a database fails, the user is kept, the error says what is left, and calling
   deleteUser again finishes the job.
   """
-  deleteUser(id: ID!): DeletePayload
+  deleteUser(
+    """The id of the user to delete."""
+    id: ID!
+  ): DeletePayload
   """
   Records one event of an existing user: a USER records their own events only. An anonymous
   caller (with ANONYMOUS_TRACKING on) records events of the anonymous user,
   userID ffffffff-ffff-ffff-ffff-ffffffffffff, which only admins see.
   """
   trackEvent(
+    """The event: its user, name, properties and time."""
     input: CreateEventInput!
     """
     The event's id, chosen by the client (a new UUID, v7 preferably) to make the call safe to
@@ -988,6 +1014,7 @@ extend type Mutation {
   Records up to 1,000 events at once, in one statement: all of them or none.
   """
   trackEvents(
+    """The events, at most 1,000."""
     inputs: [CreateEventInput!]!
     """
     One id per input, in order, chosen by the client as for trackEvent: a call repeated with
@@ -999,6 +1026,7 @@ extend type Mutation {
   Writes one log entry. A USER writes entries about themselves: userID defaults to theirs.
   """
   createLogEntry(
+    """The entry: its level, message, fields and user."""
     input: CreateLogEntryInput!
     """
     The entry's id, chosen by the client as for trackEvent, to make the call safe to retry.
@@ -1196,8 +1224,17 @@ input EventOrder {
 Properties by which Event connections can be ordered.
 """
 enum EventOrderField {
+  """
+  Orders Event rows by ` + "`" + `userID` + "`" + `, then by id.
+  """
   USER_ID
+  """
+  Orders Event rows by ` + "`" + `name` + "`" + `, then by id.
+  """
   NAME
+  """
+  Orders Event rows by ` + "`" + `occurredAt` + "`" + `, then by id.
+  """
   OCCURRED_AT
 }
 """
@@ -1260,6 +1297,9 @@ input EventWhereInput {
 }
 
 extend type Query {
+  """
+  Tracked events, in pages: an admin sees every event, a USER their own.
+  """
   events(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -1352,7 +1392,13 @@ input AuditEntryOrder {
 Properties by which AuditEntry connections can be ordered.
 """
 enum AuditEntryOrderField {
+  """
+  Orders AuditEntry rows by ` + "`" + `operation` + "`" + `, then by id.
+  """
   OPERATION
+  """
+  Orders AuditEntry rows by ` + "`" + `createdAt` + "`" + `, then by id.
+  """
   CREATED_AT
 }
 """
@@ -1540,9 +1586,21 @@ type LogEntryEdge {
 LogEntryLevel is enum for the field level
 """
 enum LogEntryLevel @goModel(model: "github.com/multidb/multidb/ent/logs/logentry.Level") {
+  """
+  Detail for developers while debugging.
+  """
   DEBUG
+  """
+  Normal operation worth recording.
+  """
   INFO
+  """
+  Something unexpected that did not stop the operation.
+  """
   WARN
+  """
+  An operation failed.
+  """
   ERROR
 }
 """
@@ -1562,7 +1620,13 @@ input LogEntryOrder {
 Properties by which LogEntry connections can be ordered.
 """
 enum LogEntryOrderField {
+  """
+  Orders LogEntry rows by ` + "`" + `level` + "`" + `, then by id.
+  """
   LEVEL
+  """
+  Orders LogEntry rows by ` + "`" + `createdAt` + "`" + `, then by id.
+  """
   CREATED_AT
 }
 """
@@ -1652,6 +1716,9 @@ input LogEntryWhereInput {
 }
 
 extend type Query {
+  """
+  Audit entries of every mutation, in pages; admins only.
+  """
   auditEntries(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -1683,6 +1750,9 @@ extend type Query {
     """
     where: AuditEntryWhereInput
   ): AuditEntryConnection
+  """
+  Request and client log entries, in pages: an admin sees every entry, a USER their own.
+  """
   logEntries(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -1791,15 +1861,30 @@ input UserOrder {
 Properties by which User connections can be ordered.
 """
 enum UserOrderField {
+  """
+  Orders User rows by ` + "`" + `email` + "`" + `, then by id.
+  """
   EMAIL
+  """
+  Orders User rows by ` + "`" + `name` + "`" + `, then by id.
+  """
   NAME
+  """
+  Orders User rows by ` + "`" + `createdAt` + "`" + `, then by id.
+  """
   CREATED_AT
 }
 """
 UserRole is enum for the field role
 """
 enum UserRole @goModel(model: "github.com/multidb/multidb/ent/users/user.Role") {
+  """
+  Reads and writes their own rows only.
+  """
   USER
+  """
+  Reads and writes every row, audit entries included, and manages roles.
+  """
   ADMIN
 }
 """
@@ -1885,6 +1970,9 @@ input UserWhereInput {
 }
 
 extend type Query {
+  """
+  Accounts, in pages: an admin sees every user, a USER only themselves.
+  """
   users(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -1931,11 +2019,17 @@ extend type User {
   still arrives.
   """
   events(
+    """Returns the rows that come after this cursor (an endCursor of a page of this field)."""
     after: Cursor
+    """Returns the first n rows (at most PAGE_MAX; PAGE_DEFAULT when neither first nor last is given)."""
     first: Int
+    """Returns the rows that come before this cursor (a startCursor of a page of this field)."""
     before: Cursor
+    """Returns the last n rows (at most PAGE_MAX)."""
     last: Int
+    """Orders the rows by one field, then by id; by id when not given."""
     orderBy: EventOrder
+    """Keeps the rows that match these predicates, besides this User's own."""
     where: EventWhereInput
   ): EventConnection
   """
@@ -1945,11 +2039,17 @@ extend type User {
   still arrives.
   """
   logs(
+    """Returns the rows that come after this cursor (an endCursor of a page of this field)."""
     after: Cursor
+    """Returns the first n rows (at most PAGE_MAX; PAGE_DEFAULT when neither first nor last is given)."""
     first: Int
+    """Returns the rows that come before this cursor (a startCursor of a page of this field)."""
     before: Cursor
+    """Returns the last n rows (at most PAGE_MAX)."""
     last: Int
+    """Orders the rows by one field, then by id; by id when not given."""
     orderBy: LogEntryOrder
+    """Keeps the rows that match these predicates, besides this User's own."""
     where: LogEntryWhereInput
   ): LogEntryConnection
 }

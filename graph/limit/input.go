@@ -146,7 +146,56 @@ func checkCursor(cursor, orderBy any) string {
 	if kindOf(got) == "" || kindOf(got) != kindOf(want) || (kindOf(got) == "bytes" && got.Len() != want.Len()) {
 		return "not a cursor of this connection and order"
 	}
+	norm, ok := asTypeOf(got, want)
+	if !ok {
+		return "not a cursor of this connection and order"
+	}
+	if val.CanSet() {
+		val.Set(norm)
+	}
 	return ""
+}
+
+// asTypeOf returns got, a value decoded from a cursor, as a value of want's type. msgpack
+// gives back a UUID ([16]byte) as 16 raw bytes, an enum as a plain string and an integer as
+// the smallest integer type that holds it; sent to a database as they are, the bytes compare
+// as binary with a uuid or text column (PostgreSQL refuses them, SQLite orders them apart
+// from every text and loses or repeats rows). Normalized here, every engine compares the
+// cursor's value as the column's own type.
+func asTypeOf(got, want reflect.Value) (reflect.Value, bool) {
+	if got.Type() == want.Type() {
+		return got, true
+	}
+	switch kindOf(want) {
+	case "bytes":
+		if want.Kind() == reflect.Array {
+			v := reflect.New(want.Type()).Elem()
+			reflect.Copy(v, got)
+			return v, true
+		}
+		if got.Type().ConvertibleTo(want.Type()) {
+			return got.Convert(want.Type()), true
+		}
+	case "number":
+		// An integer column's cursor holds an integer; a float in it was made by hand.
+		if isFloat(got) && !isFloat(want) {
+			return got, false
+		}
+		if got.Type().ConvertibleTo(want.Type()) {
+			return got.Convert(want.Type()), true
+		}
+	case "string", "bool":
+		if got.Type().ConvertibleTo(want.Type()) {
+			return got.Convert(want.Type()), true
+		}
+	case "time":
+		return got, true
+	}
+	return got, false
+}
+
+func isFloat(v reflect.Value) bool {
+	return v.Kind() == reflect.Float32 || v.Kind() == reflect.Float64
 }
 
 // orderValue returns the zero value of what orderBy's field orders by, by calling its Value

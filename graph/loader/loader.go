@@ -71,9 +71,14 @@ type ctxKey struct{}
 // another.
 func Middleware(c *database.Clients, wait time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), ctxKey{}, New(c, wait))
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c, wait)))
 	})
+}
+
+// NewContext returns ctx with loaders of its own: each operation of a batched request gets
+// fresh ones, so that no operation reads what an earlier one loaded before a mutation.
+func NewContext(ctx context.Context, c *database.Clients, wait time.Duration) context.Context {
+	return context.WithValue(ctx, ctxKey{}, New(c, wait))
 }
 
 // For returns the request's loaders, or nil outside Middleware.

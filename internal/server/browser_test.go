@@ -1,15 +1,14 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,11 +38,12 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// TestPlaygroundRunsAQueryInABrowser opens GraphiQL in headless Chromium, runs the stitched
-// query the URL carries and reads, in the result pane, the rows the test wrote.
+// TestPlaygroundRunsAQueryInABrowser opens GraphiQL in headless Chromium, logs in through
+// it with variables, puts the token in its headers editor as a developer would, runs the
+// stitched query and reads, in the result pane, the rows the test wrote. Then it checks that
+// neither the URL nor localStorage holds the password, the token or the documents.
 func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
-	bin := chromium(t)
-	ctx := context.Background()
+	ctx := newBrowser(t)
 	// Rows of the test's own, not the demo seed: the seeders a team adds or edits must not
 	// change what this test reads.
 	set := testdb.OpenMigrated(t, config.SQLite)
@@ -55,12 +55,12 @@ func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin, err := set.Users.User.Create().SetEmail(email).SetName(name).SetRole(user.RoleADMIN).SetPasswordHash(hash).Save(ctx)
+	admin, err := set.Users.User.Create().SetEmail(email).SetName(name).SetRole(user.RoleADMIN).SetPasswordHash(hash).Save(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range events {
-		if err := set.Analytics.Event.Create().SetUserID(admin.ID).SetName(fmt.Sprintf("browser.%d", i)).Exec(ctx); err != nil {
+		if err := set.Analytics.Event.Create().SetUserID(admin.ID).SetName(fmt.Sprintf("browser.%d", i)).Exec(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,66 +71,74 @@ func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
+	// The editors are CodeMirror instances: the query's, then the variables' and the headers'.
+	set1 := func(selector, text string) chromedp.Action[chromedp.Void] {
+		js, _ := json.Marshal(text)
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelectorAll(%q)[%s].CodeMirror.setValue(%s)`,
+			strings.Split(selector, "#")[0], strings.Split(selector, "#")[1], js))
+	}
+	const (
+		queryEditor     = ".graphiql-query-editor .CodeMirror#0"
+		variablesEditor = ".graphiql-editor-tool .CodeMirror#0"
+		headersEditor   = ".graphiql-editor-tool .CodeMirror#1"
 	)
-	defer cancel()
-	ctx, cancel = chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	// Log in, and hand GraphiQL the token in its headers editor, as a developer would paste it.
-	body, _ := json.Marshal(map[string]any{
-		"query":     `mutation($email: String!, $password: String!) { logIn(email: $email, password: $password) { token } }`,
-		"variables": map[string]any{"email": email, "password": password},
-	})
-	res, err := http.Post(srv.URL+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var login struct {
-		Data struct{ LogIn struct{ Token string } }
-	}
-	err = json.NewDecoder(res.Body).Decode(&login)
-	res.Body.Close()
-	if err != nil || login.Data.LogIn.Token == "" {
-		t.Fatalf("log in as %s: %v (status %s)", email, err, res.Status)
-	}
-	headers, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + login.Data.LogIn.Token})
-
-	query := `{ users(first: 1, where: {email: "` + email + `"}) { edges { node { name events(first: 2) { totalCount } } } } }`
-	err = chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/?query="+url.QueryEscape(query)+"&headers="+url.QueryEscape(string(headers))),
-		chromedp.WaitVisible(`.graphiql-execute-button`),
-		chromedp.Click(`.graphiql-execute-button`),
-	)
-	if err != nil {
-		t.Fatalf("browser: open the playground and run the query: %v", err)
-	}
-	result, err := chromedp.Run(ctx,
+	run := func(want string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx,
+			chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.result-window .CodeMirror')[0]?.CodeMirror.setValue('')`),
+			chromedp.Click(`.graphiql-execute-button`),
+		); err != nil {
+			t.Fatalf("browser: run: %v", err)
+		}
 		// The result pane fills in once the response arrives; poll until it shows the data.
-		chromedp.Poll[string](`(() => {
+		got, err := chromedp.Run(ctx, chromedp.Poll[string](fmt.Sprintf(`(() => {
 			const text = (document.querySelector('.result-window') || {}).innerText || '';
-			return text.includes('"data"') || text.includes('"errors"') ? text : false;
-		})()`, chromedp.WithPollingTimeout(30*time.Second)),
+			return text.includes(%q) || text.includes('"errors"') ? text : false;
+		})()`, want), chromedp.WithPollingTimeout(30*time.Second)))
+		if err != nil {
+			t.Fatalf("browser: %v (result pane: %q)", err, got)
+		}
+		return got
+	}
+
+	vars, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(`.graphiql-execute-button`),
+		set1(queryEditor, `mutation ($email: String!, $password: String!) { logIn(email: $email, password: $password) { token } }`),
+		set1(variablesEditor, string(vars)),
 	)
 	if err != nil {
-		t.Fatalf("browser: %v (result pane: %q)", err, result)
+		t.Fatalf("browser: open the playground: %v", err)
 	}
+	login := run(`"token"`)
+	token := regexp.MustCompile(`mdb_[A-Za-z0-9_-]+`).FindString(login)
+	if token == "" {
+		t.Fatalf("no token in the result pane: %s", login)
+	}
+	headers, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
+	query := `{ users(first: 1, where: {email: "` + email + `"}) { edges { node { name events(first: 2) { totalCount } } } } }`
+	if err := chromedp.Do(ctx, set1(queryEditor, query), set1(variablesEditor, ""), set1(headersEditor, string(headers))); err != nil {
+		t.Fatalf("browser: edit: %v", err)
+	}
+	result := run(`"totalCount"`)
 	// The user comes from the users database, the count of its events from analytics.
 	for _, want := range []string{`"name": "` + name + `"`, fmt.Sprintf(`"totalCount": %d`, events)} {
 		if !strings.Contains(result, want) {
 			t.Errorf("result pane lacks %s:\n%s", want, result)
 		}
+	}
+
+	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\n' + JSON.stringify(localStorage)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{password, token, url.QueryEscape(password), "query=", "headers=", "variables=", "Bearer"} {
+		if strings.Contains(stored, secret) {
+			t.Errorf("the URL or localStorage holds %q after a log-in:\n%s", secret, stored)
+		}
+	}
+	if !strings.HasPrefix(stored, srv.URL+"/\n") {
+		t.Errorf("the URL changed: %s", stored)
 	}
 }

@@ -72,6 +72,8 @@ type Options struct {
 	// MetricsElsewhere keeps /metrics off this handler: it is served on its own address
 	// (ServeMetrics), or not at all, as production does unless told otherwise.
 	MetricsElsewhere bool
+	// CORS says which other origins' pages may call /graphql; the zero value allows none.
+	CORS CORS
 }
 
 // New returns the HTTP handler of multidb.
@@ -88,7 +90,7 @@ func New(o Options) http.Handler {
 			mux.Handle("GET /metrics", o.Metrics.Handler())
 		}
 	}
-	mux.Handle("/graphql", graphql)
+	mux.Handle("/graphql", o.CORS.Middleware(graphql))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

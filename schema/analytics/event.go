@@ -79,7 +79,7 @@ func (Event) Indexes() []ent.Index {
 func (Event) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Tracked events, in pages: an admin sees every event, a USER their own."),
 		entgql.Mutations(entgql.MutationCreate()),
 		// trackEvent and trackEvents are written by hand: they batch, and check the user.
 		xdb.Policy(xdb.OwnedBy("user_id"), xdb.Immutable(), xdb.AnonymousCreate(), xdb.CustomMutations()),

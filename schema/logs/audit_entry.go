@@ -77,7 +77,7 @@ func (AuditEntry) Indexes() []ent.Index {
 func (AuditEntry) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Audit entries of every mutation, in pages; admins only."),
 		xdb.Policy(xdb.AdminOnly(), xdb.ReadOnly()),
 	}
 }

@@ -31,6 +31,12 @@ func (LogEntry) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("level").
 			Values("DEBUG", "INFO", "WARN", "ERROR").
+			Annotations(xdb.Values(map[string]string{
+				"DEBUG": "Detail for developers while debugging.",
+				"INFO":  "Normal operation worth recording.",
+				"WARN":  "Something unexpected that did not stop the operation.",
+				"ERROR": "An operation failed.",
+			})).
 			Default("INFO").
 			Immutable().
 			Annotations(entgql.OrderField("LEVEL")),
@@ -76,7 +82,7 @@ func (LogEntry) Indexes() []ent.Index {
 func (LogEntry) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Request and client log entries, in pages: an admin sees every entry, a USER their own."),
 		entgql.Mutations(entgql.MutationCreate()),
 		// createLogEntry is written by hand: a USER's entries default to themselves.
 		xdb.Policy(xdb.OwnedBy("user_id"), xdb.Immutable(), xdb.CustomMutations()),

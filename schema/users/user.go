@@ -43,7 +43,11 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.OrderField("NAME")),
 		field.Enum("role").
 			Values("USER", "ADMIN").
-			Default("USER"),
+			Default("USER").
+			Annotations(xdb.Values(map[string]string{
+				"USER":  "Reads and writes their own rows only.",
+				"ADMIN": "Reads and writes every row, audit entries included, and manages roles.",
+			})),
 		// The hash never reaches the graph; entgql.Skip keeps it out of types, inputs and filters.
 		field.String("password_hash").
 			Optional().
@@ -87,7 +91,7 @@ func (User) Hooks() []ent.Hook {
 func (User) Annotations() []schema.Annotation {
 	return []schema.Annotation{
 		entgql.RelayConnection(),
-		entgql.QueryField(),
+		entgql.QueryField().Description("Accounts, in pages: an admin sees every user, a USER only themselves."),
 		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
 		// A user owns their own row. createUser (with a password) and deleteUser (with the
 		// cascade's report) are written by hand.

@@ -206,7 +206,21 @@ func Decode[T any](v any) (T, bool) {
 	return out, json.Unmarshal(b, &out) == nil
 }
 
+// ValuesName is the name of the annotation that describes the values of an enum field.
+const ValuesName = "XDBValues"
+
+// ValuesAnnotation gives each value of an enum field its description in the graph. Generation
+// refuses an enum field of the graph with a value it does not describe.
+type ValuesAnnotation map[string]string
+
+// Name implements schema.Annotation.
+func (ValuesAnnotation) Name() string { return ValuesName }
+
+// Values describes the values of an enum field: value → description.
+func Values(descriptions map[string]string) ValuesAnnotation { return descriptions }
+
 var (
 	_ schema.Annotation = PolicyAnnotation{}
 	_ schema.Annotation = RefAnnotation{}
+	_ schema.Annotation = ValuesAnnotation{}
 )

@@ -4,36 +4,34 @@ package playground
 
 import (
 	"embed"
+	"html/template"
 	"io/fs"
 	"net/http"
-
-	gqlplayground "github.com/99designs/gqlgen/graphql/playground"
 )
 
 // The files are graphiql@4.1.2 and react/react-dom@18.2.0 from npm, byte for byte the versions
-// gqlgen's playground names, so its subresource-integrity hashes below still hold.
+// gqlgen's playground names, so the subresource-integrity hashes in page.html hold.
 //
 //go:embed assets
 var assets embed.FS
 
+//go:embed page.html
+var pageHTML string
+
+var page = template.Must(template.New("graphiql").Parse(pageHTML))
+
 // Handler serves the GraphiQL page for endpoint; its scripts are loaded from assetsPath, where
-// Assets must be mounted.
+// Assets must be mounted. The page is multidb's own rather than gqlgen's, whose GraphiQL
+// mirrors the query, variables and headers into the URL and keeps headers in localStorage.
 func Handler(title, endpoint, assetsPath string) http.HandlerFunc {
-	return gqlplayground.Handler(title, endpoint,
-		gqlplayground.WithGraphiqlVersion(
-			assetsPath+"graphiql.min.js", assetsPath+"graphiql.min.css",
-			"sha256-hnImuor1znlJkD/FOTL3jayfS/xsyNoP04abi8bFJWs=",
-			"sha256-MEh+B2NdMSpj9kexQNN3QKc8UzMrCXW/Sx/phcpuyIU=",
-		),
-		gqlplayground.WithGraphiqlReactVersion(
-			assetsPath+"react.production.min.js", assetsPath+"react-dom.production.min.js",
-			"sha256-S0lp+k7zWUMk2ixteM6HZvu8L9Eh//OVrt+ZfbCpmgY=",
-			"sha256-IXWO0ITNDjfnNXIu5POVfqlgYoop36bDzhodR6LW5Pc=",
-		),
-		gqlplayground.WithStoragePrefix("multidb:"),
-		// Queries live in the URL, so a link shares a query.
-		gqlplayground.WithGraphiqlPersistStateInURL(true),
-	)
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// The page's own secrets (the token in its headers editor) stay off other sites.
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		_ = page.Execute(w, map[string]any{
+			"Title": title, "Endpoint": endpoint, "Assets": assetsPath, "StoragePrefix": "multidb:",
+		})
+	}
 }
 
 // Assets serves the embedded scripts and styles, cached for a day.
