@@ -63,7 +63,7 @@ func (in *instance) stop() {
 
 // balancer is a small load balancer as a deploy has one: it checks each backend's /readyz
 // every interval and sends each request, once, to the next backend that is in (answered
-// ready, and has not failed two checks in a row since). It
+// ready, and has not failed three checks in a row since). It
 // never retries a request on another backend: a request a backend drops is a failed request.
 type balancer struct {
 	backends []*url.URL
@@ -89,14 +89,15 @@ func newBalancer(ctx context.Context, interval time.Duration, backends ...string
 			http.Error(w, "balancer: "+err.Error(), http.StatusBadGateway)
 		},
 	}
-	client := &http.Client{Timeout: 500 * time.Millisecond}
+	client := &http.Client{Timeout: 2 * time.Second}
 	for i, u := range b.backends {
 		go func() {
 			t := time.NewTicker(interval)
 			defer t.Stop()
-			// As balancers do (an "unhealthy threshold"), a backend is taken out after two
+			// As balancers do (an "unhealthy threshold"), a backend is taken out after three
 			// failed checks in a row, not one: a check that is slow on a busy machine is no
-			// shutdown. SHUTDOWN_DELAY leaves far more time than two intervals.
+			// shutdown. A draining backend answers 503 at once, so it is out within three
+			// intervals, far less than SHUTDOWN_DELAY.
 			failures := 0
 			for {
 				resp, err := client.Get(u.String() + "/readyz")
@@ -110,7 +111,7 @@ func newBalancer(ctx context.Context, interval time.Duration, backends ...string
 				} else {
 					failures++
 				}
-				b.ready[i].Store(failures < 2 && (ok || b.ready[i].Load()))
+				b.ready[i].Store(failures < 3 && (ok || b.ready[i].Load()))
 				select {
 				case <-ctx.Done():
 					return
