@@ -100,8 +100,8 @@ var sourceUserEvents = &Source[*analytics.Event, analytics.EventOrder, analytics
 		}
 		return nil
 	},
-	Query: func(ctx context.Context, c *database.Clients, parents []uuid.UUID, w *analytics.EventWhereInput, modify func(*sql.Selector)) ([]*analytics.Event, error) {
-		q := c.Analytics.Event.Query().Where(analyticsevent.UserIDIn(parents...))
+	Query: func(ctx context.Context, c *database.Clients, w *analytics.EventWhereInput, modify func(*sql.Selector)) ([]*analytics.Event, error) {
+		q := c.Analytics.Event.Query()
 		if w != nil {
 			if p, err := w.P(); err == nil { // err: an empty where, checked by Check
 				q.Where(p)
@@ -173,8 +173,8 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 		}
 		return nil
 	},
-	Query: func(ctx context.Context, c *database.Clients, parents []uuid.UUID, w *logs.LogEntryWhereInput, modify func(*sql.Selector)) ([]*logs.LogEntry, error) {
-		q := c.Logs.LogEntry.Query().Where(logslogentry.UserIDIn(parents...))
+	Query: func(ctx context.Context, c *database.Clients, w *logs.LogEntryWhereInput, modify func(*sql.Selector)) ([]*logs.LogEntry, error) {
+		q := c.Logs.LogEntry.Query()
 		if w != nil {
 			if p, err := w.P(); err == nil { // err: an empty where, checked by Check
 				q.Where(p)

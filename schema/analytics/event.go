@@ -70,6 +70,9 @@ func (Event) Indexes() []ent.Index {
 	return []ent.Index{
 		// "latest events of a user", and the per-user windows of stitched queries.
 		index.Fields("user_id", "occurred_at"),
+		// The per-user pages in the default order (by id) stop after their LIMIT on this
+		// index instead of sorting every row of the user.
+		index.Fields("user_id", "id"),
 		index.Fields("name", "occurred_at"),
 		index.Fields("occurred_at"),
 	}

@@ -28,6 +28,11 @@ var (
 				Columns: []*schema.Column{EventsColumns[1], EventsColumns[4]},
 			},
 			{
+				Name:    "event_user_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[1], EventsColumns[0]},
+			},
+			{
 				Name:    "event_name_occurred_at",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[2], EventsColumns[4]},
