@@ -66,6 +66,38 @@ func testStatementCount(t *testing.T, e *env) {
 	// analytics: one window statement for the events of all 100 users; logs: the same.
 	assertCounts(t, e, map[string]int{"users": 2, "analytics": 1, "logs": 1})
 
+	// The query of the issue: the users page selects the name that Event.user asks for, so
+	// the events' users are the rows already on the page and cost no statement.
+	e.count.reset()
+	var issue struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					Name   string
+					Events struct {
+						Edges []struct {
+							Node struct {
+								Name string
+								User *struct{ Name string }
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	e.query(t, `{ users(first: 50) { edges { node { id name
+		events(first: 10, orderBy: {field: OCCURRED_AT, direction: DESC}) { totalCount edges { node { name occurredAt user { name } } } }
+		logs(last: 5) { edges { node { level message } } } } } } }`, nil, &issue)
+	assertCounts(t, e, map[string]int{"users": 1, "analytics": 1, "logs": 1})
+	for _, u := range issue.Users.Edges {
+		for _, ev := range u.Node.Events.Edges {
+			if ev.Node.User == nil || ev.Node.User.Name != u.Node.Name {
+				t.Fatalf("event %s: user %+v, want %s", ev.Node.Name, ev.Node.User, u.Node.Name)
+			}
+		}
+	}
+
 	if got := len(data.Users.Edges); got != stitchFixture.users {
 		t.Fatalf("got %d users, want %d", got, stitchFixture.users)
 	}
@@ -218,9 +250,10 @@ func testParentLists(t *testing.T, e *env) {
 	// two statements (the events and the logs of the page): each list of parents is one
 	// batch, sent as soon as all of its parents have asked, so each costs one statement.
 	e.count.reset()
+	// (The users' names are not on the page, so the identity map cannot answer user { name }.)
 	e.query(t, `{ users(first: 30) { edges { node {
-		events(first: 3) { edges { node { user { id } } } }
-		logs(first: 3) { edges { node { user { id } } } }
+		events(first: 3) { edges { node { user { id name } } } }
+		logs(first: 3) { edges { node { user { id name } } } }
 	} } } }`, nil, nil)
 	assertCounts(t, e, map[string]int{"users": 3, "analytics": 1, "logs": 1})
 

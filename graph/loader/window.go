@@ -63,7 +63,9 @@ type Source[N any, O, W any] struct {
 	// Query reads the rows that match where, through the client (so through the database's
 	// driver and its access rules), with modify reshaping the statement: modify restricts it
 	// to the parents, so that the access rules' predicates land inside the per-parent page.
-	Query  func(ctx context.Context, c *database.Clients, where *W, modify func(*sql.Selector)) ([]N, error)
+	// cols are the columns to read, nil for every column.
+	Query  func(ctx context.Context, c *database.Clients, where *W, cols []string, modify func(*sql.Selector)) ([]N, error)
+	Fields *Fields
 	NodeID func(N) uuid.UUID
 	Parent func(N) uuid.UUID
 	Extra  func(N, string) (ent.Value, error) // a selected column ent does not know
@@ -79,6 +81,7 @@ type key struct {
 type argSet[O, W any] struct {
 	Args[O, W]
 	total bool
+	cols  []string // the columns the selection needs; nil for every column
 }
 
 // Page is one parent's connection, in the shape entgql builds.
@@ -140,6 +143,7 @@ func (cl *connLoader[N, O, W]) load(ctx context.Context, parent any, parentID uu
 		return Page[N]{}, err
 	}
 	set := argSet[O, W]{Args: args, total: selected(ctx, "totalCount")}
+	set.cols = ConnectionColumns(ctx, cl.src.Fields, cl.src.Partition, ord.column)
 	fp, err := fingerprint(set, ord)
 	if err != nil {
 		return Page[N]{}, err
@@ -173,7 +177,8 @@ func fingerprint[N any, O, W any](set argSet[O, W], ord Order[N]) (string, error
 		Order         string
 		Where         *W
 		Total         bool
-	}{set.After, set.Before, set.First, set.Last, ord.column + " " + string(ord.dir), set.Where, set.total})
+		Cols          []string
+	}{set.After, set.Before, set.First, set.Last, ord.column + " " + string(ord.dir), set.Where, set.total, set.cols})
 	return string(b), err
 }
 
@@ -235,7 +240,7 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		// `last` reads the page backwards, as entgql does, and build turns it around.
 		w.dir = w.dir.Reverse()
 	}
-	rows, err := l.src.Query(ctx, l.l.c, set.Where, w.modifier())
+	rows, err := l.src.Query(ctx, l.l.c, set.Where, set.cols, w.modifier())
 	if err != nil {
 		return nil, apierror.Database(l.src.Database, err)
 	}
@@ -257,6 +262,7 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		}
 	}
 	// The nodes of every page of this statement are the parents of the next level.
+	l.l.Remember(set.cols, listed...)
 	l.l.Register(listed...)
 	return out, nil
 }
