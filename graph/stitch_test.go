@@ -3,8 +3,10 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +51,7 @@ func TestStitched(t *testing.T) {
 		t.Run("databases in parallel", func(t *testing.T) { testParallelDatabases(t, e) })
 		t.Run("argument sets", func(t *testing.T) { testArgumentSets(t, e) })
 		t.Run("lists of parents", func(t *testing.T) { testParentLists(t, e) })
+		t.Run("whole batches under load", func(t *testing.T) { testWholeBatches(t, e) })
 		t.Run("no first or last", func(t *testing.T) { testUnlimited(t, e) })
 		t.Run("cursors on User.events", func(t *testing.T) { testStitchedCursors(t, e) })
 		t.Run("filters and order", func(t *testing.T) { testStitchedFilters(t, e) })
@@ -538,4 +541,40 @@ func testMissingUsers(t *testing.T, e *env) {
 			t.Errorf("log %q: user %+v", edge.Node.Message, edge.Node.User)
 		}
 	}
+}
+
+func testWholeBatches(t *testing.T, e *env) {
+	// 16 stitched queries at once on one processor, with every analytics and logs statement
+	// slowed down: the resolvers of a level start long after the first of them asks, and each
+	// level must still be one statement per query. The users page lacks the email that
+	// Event.user asks for, so that Event.user is read too.
+	doc := `{ users(first: 50) { edges { node { id name
+		events(first: 10, orderBy: {field: OCCURRED_AT, direction: DESC}) { totalCount edges { node { name occurredAt user { name email } } } }
+		logs(last: 5) { edges { node { level message } } } } } } }`
+	e.count.reset()
+	e.query(t, doc, nil, nil)
+	alone := e.count.counts()
+
+	e.count.breakDB("analytics", "slow")
+	e.count.breakDB("logs", "slow")
+	defer e.count.heal()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const queries = 16
+	e.count.reset()
+	var wg sync.WaitGroup
+	for range queries {
+		wg.Go(func() {
+			var data stitchedData
+			e.query(t, doc, nil, &data)
+			if len(data.Users.Edges) != 50 {
+				t.Errorf("got %d users, want 50", len(data.Users.Edges))
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string]int{}
+	for db, n := range alone {
+		want[db] = n * queries
+	}
+	assertCounts(t, e, want)
 }

@@ -24,22 +24,35 @@ type Fields struct {
 // columns returns the columns that the selections sels of f's type need, sorted, with extra;
 // nil when one of them is a field that maps to no column, where every column is read.
 func (f *Fields) columns(opCtx *graphql.OperationContext, sels ast.SelectionSet, extra ...string) []string {
-	cols := append([]string{f.ID}, extra...)
+	cols, _ := f.selection(opCtx, sels, extra...)
+	return cols
+}
+
+// selection is columns, and whether the selections ask for a stitched field too.
+func (f *Fields) selection(opCtx *graphql.OperationContext, sels ast.SelectionSet, extra ...string) (cols []string, stitched bool) {
+	cols = append([]string{f.ID}, extra...)
+	all := false
 	for _, cf := range graphql.CollectFields(opCtx, sels, []string{f.Type, "Node"}) {
 		switch name := cf.Name; {
-		case name == "id" || name == "__typename" || f.Inverses[name]:
+		case name == "id" || name == "__typename":
+		case f.Inverses[name]:
+			stitched = true
 		case f.Refs[name] != "":
+			stitched = true
 			cols = append(cols, f.Refs[name])
 		default:
 			col := snake(name)
 			if !f.Valid(col) {
-				return nil
+				all = true
 			}
 			cols = append(cols, col)
 		}
 	}
+	if all {
+		return nil, stitched
+	}
 	slices.Sort(cols)
-	return slices.Compact(cols)
+	return slices.Compact(cols), stitched
 }
 
 // nodeSelections returns the selections below edges.node of the connection field of ctx.

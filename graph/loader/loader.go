@@ -36,8 +36,10 @@ import (
 const DefaultWait = 2 * time.Millisecond
 
 // settleWait is how long a generation's loader waits when not every parent asks, which the
-// fields of this schema never do; it bounds the cost of a mistake in the counting.
-const settleWait = 100 * time.Millisecond
+// fields of this schema never do; it bounds the cost of a mistake in the counting. It is long:
+// on a busy machine the resolvers of one level may take well over 100 ms to start, and a
+// batch sent before the last of them asks splits in two.
+const settleWait = time.Second
 
 // Cursor and PageInfo are the entgql types every client aliases.
 type (
@@ -220,8 +222,12 @@ type Target[T any] struct {
 // read already, with the columns the field selects, costs no statement.
 func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge string, parent any, key uuid.UUID) (T, error) {
 	var cols []string
+	// A row that the identity map answers keeps the generation it came in; the stitched
+	// fields below it would be batched with that list instead of this one, so such
+	// selections are read again, as a list of their own.
+	stitched := false
 	if opCtx, sels, ok := fieldSelections(ctx); ok {
-		cols = t.Fields.columns(opCtx, sels)
+		cols, stitched = t.Fields.selection(opCtx, sels)
 	}
 	name := edge + "|" + strings.Join(cols, ",")
 	newLoader := func(opts ...dataloadgen.Option) *dataloadgen.Loader[uuid.UUID, T] {
@@ -247,7 +253,7 @@ func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge strin
 	}
 	g := l.generationOf(parent)
 	if g == nil || len(g.keys[edge]) == 0 {
-		if e, ok := l.lookup(t.Name, key, cols); ok {
+		if e, ok := l.lookup(t.Name, key, cols); ok && !stitched {
 			return e.(T), nil
 		}
 		return fallback(l, name, newLoader).Load(ctx, key)
@@ -257,7 +263,7 @@ func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge strin
 	if !ok {
 		b = &refBatch[T]{skip: map[uuid.UUID]T{}}
 		for _, k := range g.keys[edge] {
-			if e, ok := l.lookup(t.Name, k, cols); ok {
+			if e, ok := l.lookup(t.Name, k, cols); ok && !stitched {
 				b.skip[k] = e.(T)
 			}
 		}
