@@ -8,7 +8,7 @@ import (
 
 // fieldChain runs the graph's field interceptors as one extension. gqlgen wraps every field,
 // each scalar of each object included, in one closure per interceptor; the fields that none of
-// these act on (no resolver, no arguments, not at the root) skip them all here, which saves
+// these act on (no arguments, not at the root) skip them all here, which saves
 // those closures on nearly every field of a large answer.
 type fieldChain []graphql.FieldInterceptor
 
@@ -16,7 +16,9 @@ func (fieldChain) ExtensionName() string                   { return "FieldChain"
 func (fieldChain) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (c fieldChain) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	if fc := graphql.GetFieldContext(ctx); fc != nil && !fc.IsResolver && len(fc.Args) == 0 &&
+	// Connections always have arguments (gqlgen lists the absent ones as nil), so a field
+	// without any is neither a connection to page nor an input to check.
+	if fc := graphql.GetFieldContext(ctx); fc != nil && len(fc.Args) == 0 &&
 		fc.Object != "Query" && fc.Object != "Mutation" {
 		return next(ctx)
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
@@ -69,6 +70,8 @@ type Loaders struct {
 	gens      map[any]*generation             // parent entity -> the list it came in
 	fallbacks map[string]any                  // per edge or target: the loader of parents of no generation
 	rows      map[string]map[uuid.UUID]cached // the identity map: per type, the rows read so far
+
+	selections sync.Map // *ast.Field -> refSelection
 }
 
 // New returns fresh loaders over the clients c; wait is for parents of no generation.
@@ -207,6 +210,36 @@ func batchLoader[K comparable, V any](l *Loaders, parent any, edge, name string,
 	return ld
 }
 
+// refSelection is what one reference field of the document selects: the same for every
+// parent, so worked out once per request.
+type refSelection struct {
+	cols     []string
+	stitched bool
+	name     string // of its batch loader
+}
+
+// selectionOf returns the selection of the reference field of ctx, named edge, of type f.
+func (l *Loaders) selectionOf(ctx context.Context, edge string, f *Fields) refSelection {
+	var field any
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		field = fc.Field.Field
+	}
+	if field != nil {
+		if s, ok := l.selections.Load(field); ok {
+			return s.(refSelection)
+		}
+	}
+	var s refSelection
+	if opCtx, sels, ok := fieldSelections(ctx); ok {
+		s.cols, s.stitched = f.selection(opCtx, sels)
+	}
+	s.name = edge + "|" + strings.Join(s.cols, ",")
+	if field != nil {
+		l.selections.Store(field, s)
+	}
+	return s
+}
+
 // Target is a type that edges point at, loaded by primary key.
 type Target[T any] struct {
 	Name     string // "users.User"
@@ -221,15 +254,11 @@ type Target[T any] struct {
 // (nil) when the row no longer exists or the viewer may not see it. A row the request has
 // read already, with the columns the field selects, costs no statement.
 func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge string, parent any, key uuid.UUID) (T, error) {
-	var cols []string
 	// A row that the identity map answers keeps the generation it came in; the stitched
 	// fields below it would be batched with that list instead of this one, so such
 	// selections are read again, as a list of their own.
-	stitched := false
-	if opCtx, sels, ok := fieldSelections(ctx); ok {
-		cols, stitched = t.Fields.selection(opCtx, sels)
-	}
-	name := edge + "|" + strings.Join(cols, ",")
+	sel := l.selectionOf(ctx, edge, t.Fields)
+	cols, stitched, name := sel.cols, sel.stitched, sel.name
 	newLoader := func(opts ...dataloadgen.Option) *dataloadgen.Loader[uuid.UUID, T] {
 		return dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]T, []error) {
 			rows, err := t.Load(ctx, l.c, ids, cols)
