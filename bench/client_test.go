@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/multidb/multidb/internal/database"
 )
@@ -62,17 +63,36 @@ func (d *dataset) verify(b *testing.B, body []byte, out any) {
 }
 
 // run sends next() once per iteration of b.Loop and reports, besides time and allocations,
-// the statements each database received per operation.
+// the statements each database received per operation, their time (from sending each to its
+// first answer, summed over the databases), and the PostgreSQL connections the pools opened
+// per 1,000 operations.
 func (d *dataset) run(b *testing.B, next func() []byte) {
 	b.Helper()
 	b.ReportAllocs()
 	var buf bytes.Buffer
 	d.count.reset()
+	opened := d.opened()
 	for b.Loop() {
 		d.post(b, next(), &buf)
 	}
 	counts := d.count.counts()
+	times := d.count.time()
+	var total time.Duration
 	for _, name := range database.Names() {
 		b.ReportMetric(float64(counts[name])/float64(b.N), name+"-stmts/op")
+		total += times[name]
 	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "stmt-µs/op")
+	b.ReportMetric(float64(d.opened()-opened)*1000/float64(b.N), "newconns/1k-op")
+}
+
+// opened is the number of connections the pools have opened so far: those open now and those
+// they closed.
+func (d *dataset) opened() int64 {
+	var n int64
+	for _, name := range database.Names() {
+		st := d.set.Get(name).SQL.Stats()
+		n += int64(st.OpenConnections) + st.MaxIdleClosed + st.MaxIdleTimeClosed + st.MaxLifetimeClosed
+	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -15,12 +16,15 @@ import (
 // allocation of its own to what the benchmarks measure.
 type counter struct {
 	n map[string]*atomic.Int64 // written only before the databases are opened
+	// ns is the time statements took, per database: from sending one to its first answer.
+	ns map[string]*atomic.Int64
 }
 
 func newCounter() *counter {
-	c := &counter{n: map[string]*atomic.Int64{}}
+	c := &counter{n: map[string]*atomic.Int64{}, ns: map[string]*atomic.Int64{}}
 	for _, name := range database.Names() {
 		c.n[name] = new(atomic.Int64)
+		c.ns[name] = new(atomic.Int64)
 	}
 	return c
 }
@@ -31,12 +35,15 @@ func (c *counter) wrap(name string, d dialect.Driver) dialect.Driver {
 	if !ok {
 		panic("bench: database " + name + " is not in database.Names()")
 	}
-	return &countingDriver{Driver: d, n: n}
+	return &countingDriver{Driver: d, n: n, ns: c.ns[name]}
 }
 
 // reset forgets what was counted so far.
 func (c *counter) reset() {
 	for _, n := range c.n {
+		n.Store(0)
+	}
+	for _, n := range c.ns {
 		n.Store(0)
 	}
 }
@@ -50,19 +57,34 @@ func (c *counter) counts() map[string]int64 {
 	return out
 }
 
+// time returns the statement time per database since the last reset.
+func (c *counter) time() map[string]time.Duration {
+	out := make(map[string]time.Duration, len(c.ns))
+	for name, n := range c.ns {
+		out[name] = time.Duration(n.Load())
+	}
+	return out
+}
+
 type countingDriver struct {
 	dialect.Driver
-	n *atomic.Int64
+	n, ns *atomic.Int64
 }
 
 func (d *countingDriver) Exec(ctx context.Context, query string, args, v any) error {
 	d.n.Add(1)
-	return d.Driver.Exec(ctx, query, args, v)
+	start := time.Now()
+	err := d.Driver.Exec(ctx, query, args, v)
+	d.ns.Add(int64(time.Since(start)))
+	return err
 }
 
 func (d *countingDriver) Query(ctx context.Context, query string, args, v any) error {
 	d.n.Add(1)
-	return d.Driver.Query(ctx, query, args, v)
+	start := time.Now()
+	err := d.Driver.Query(ctx, query, args, v)
+	d.ns.Add(int64(time.Since(start)))
+	return err
 }
 
 func (d *countingDriver) Tx(ctx context.Context) (dialect.Tx, error) {

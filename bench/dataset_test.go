@@ -33,7 +33,9 @@ import (
 const (
 	numUsers  = 10_000
 	numEvents = 1_000_000
-	numLogs   = 300_000
+	// heavyEvents are the events of the one heavy user of BenchmarkHeavyParent, beside numEvents.
+	heavyEvents = 1_000_000
+	numLogs     = 300_000
 	// history is how far back events and log entries go; users were created over a year.
 	history = 90 * 24 * time.Hour
 	// Users 0, hotEvery, 2*hotEvery, ... are heavy users: together they own hotShare of the
@@ -102,6 +104,9 @@ type dataset struct {
 	now    time.Time   // when the data set was generated; event times end here
 	users  []uuid.UUID // every user, oldest first (users(first:) returns them in this order)
 	events []uuid.UUID // a sample of the events
+	// heavy holds heavyEvents events, light 10, for BenchmarkHeavyParent; both signed up
+	// after every other user, so that no page of the other benchmarks shows them.
+	heavy, light uuid.UUID
 }
 
 // shared is the one data set of a `go test -bench` run, loaded by the first benchmark that
@@ -168,13 +173,32 @@ func load(s *suite) (d *dataset, err error) {
 		d.users[i] = uuidV7(r, d.userCreated(i))
 	}
 	d.events = make([]uuid.UUID, 0, numEvents/sampleEvery)
+	d.heavy = uuidV7(r, d.now.Add(time.Hour))
+	d.light = uuidV7(r, d.now.Add(2*time.Hour))
 
 	loads := []struct {
 		db   string
 		fill func(context.Context, *sql.Tx) error
 	}{
-		{"users", d.loadUsers},
-		{"analytics", d.loadEvents},
+		{"users", func(ctx context.Context, tx *sql.Tx) error {
+			if err := d.loadUsers(ctx, tx); err != nil {
+				return err
+			}
+			for i, id := range []uuid.UUID{d.heavy, d.light} {
+				_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, role, created_at, updated_at)
+					VALUES ($1, $2, $3, 'USER', $4, $4)`, id, fmt.Sprintf("parent%d@bench.example", i), fmt.Sprintf("Bench Parent %d", i), d.now)
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"analytics", func(ctx context.Context, tx *sql.Tx) error {
+			if err := d.loadEvents(ctx, tx); err != nil {
+				return err
+			}
+			return d.loadParents(ctx, tx)
+		}},
 		{"logs", d.loadLogs},
 	}
 	took := make([]string, len(loads))
@@ -337,6 +361,23 @@ func (d *dataset) loadEvents(ctx context.Context, tx *sql.Tx) error {
 			v[3] = string(props)
 			v[4] = at
 		})
+}
+
+// loadParents writes the events of the heavy and the light user, heavyEvents and 10, one a
+// second back from now; the database makes the rows.
+func (d *dataset) loadParents(ctx context.Context, tx *sql.Tx) error {
+	for _, p := range []struct {
+		id uuid.UUID
+		n  int
+	}{{d.heavy, heavyEvents}, {d.light, 10}} {
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (id, user_id, name, properties, occurred_at)
+			SELECT gen_random_uuid(), $1, 'heavy', '{}', $2::timestamptz - make_interval(secs => i)
+			FROM generate_series(1, $3) AS i`, p.id, d.now, p.n)
+		if err != nil {
+			return fmt.Errorf("events of a %d-event user: %w", p.n, err)
+		}
+	}
+	return nil
 }
 
 // loadLogs writes numLogs log entries in time order over the last 90 days, anonShare of them

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,8 +148,16 @@ func testStitchedAccess(t *testing.T, u *env) {
 			events(first: 10) { totalCount edges { node { user { id } } } }
 			logs(first: 10) { totalCount edges { node { user { id } } } }
 		} } }
-		logEntries(first: 2) { edges { node { user { id } } } }
 	}`, nil, &data)
+	// The session lookup and the page of users; Event.user and LogEntry.user name the user
+	// already on the page, which the request's identity map answers. One page statement for
+	// the events and one for the logs of the users.
+	assertCounts(t, u, map[string]int{"users": 2, "analytics": 1, "logs": 1})
+	// Top-level logs, asked alone: their user is read once, for the whole list (asked beside
+	// the users, it may or may not be on the page already when the logs ask).
+	u.count.reset()
+	u.query(t, `{ logEntries(first: 2) { edges { node { user { id } } } } }`, nil, &data)
+	assertCounts(t, u, map[string]int{"users": 2, "logs": 1})
 	if len(data.Users.Edges) != 1 {
 		t.Fatalf("got %d users, want 1", len(data.Users.Edges))
 	}
@@ -167,22 +176,22 @@ func testStitchedAccess(t *testing.T, u *env) {
 			t.Errorf("LogEntry.user: %+v", edge.Node.User)
 		}
 	}
-	// Batched as for an admin: the session lookup, the page of users, and one statement per
-	// list of parents of Event.user and LogEntry.user (the events, the stitched logs, the
-	// top-level logs); one window statement for the events and for the logs of the users.
-	assertCounts(t, u, map[string]int{"users": 5, "analytics": 1, "logs": 2})
 	// The loaders' window statements carry the viewer's filter beside the parents' keys (the
 	// loader tests run them with another user's keys).
 	unquote := strings.NewReplacer("`", "", `"`, "")
 	for db, table := range map[string]string{"analytics": "events", "logs": "log_entries"} {
 		for _, stmt := range u.count.stmts[db] {
 			s := unquote.Replace(stmt)
-			if strings.Contains(s, "ROW_NUMBER") && !strings.Contains(s, table+".user_id IN (") || !strings.Contains(s, table+".user_id = ") {
+			// The viewer's filter compares with a parameter; the LATERAL page's own
+			// `user_id = xdb_parent.id` does not count.
+			if !viewerFilter.MatchString(s) || !strings.Contains(s, table+".user_id") {
 				t.Errorf("%s statement without the viewer's filter: %s", db, stmt)
 			}
 		}
 	}
 }
+
+var viewerFilter = regexp.MustCompile(`user_id = (\$\d+|\?)`)
 
 func testAdminReads(t *testing.T, a *env) {
 	var data struct {

@@ -194,19 +194,23 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: limit.NewQueryCache(o.cacheBytes / 4)})
 	// After APQ, which fills in persisted documents; before the complexity limit, whose
 	// walk of the operation the limits bound.
-	srv.Use(limit.New(o.limits).WithAnonymous(anonymous))
+	limits := limit.New(o.limits).WithAnonymous(anonymous)
+	srv.Use(operationOnly{limits, limits, limits})
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
 		if anonymous(ctx) {
 			return remainingComplexity(ctx, o.limits.AnonymousComplexity)
 		}
 		return remainingComplexity(ctx, o.limits.Complexity)
 	}})
-	srv.Use(rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit})
-	// After rootFields, so that a refused argument is still audited (as made storable).
-	srv.Use(limit.Inputs{})
-	srv.Use(pageInfoCursors{schema: exec.Schema()})
-	srv.Use(emailChecks{accounts: accounts})
-	srv.Use(noForgedAudit{})
+	srv.Use(fieldChain{
+		limits,
+		rootFields{anonymousTracking: o.anonymousTracking, audit: o.audit},
+		// After rootFields, so that a refused argument is still audited (as made storable).
+		limit.Inputs{},
+		pageInfoCursors{schema: exec.Schema()},
+		emailChecks{accounts: accounts},
+		noForgedAudit{},
+	})
 	for _, ext := range o.extensions {
 		srv.Use(ext)
 	}

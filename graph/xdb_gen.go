@@ -21,36 +21,76 @@ var publicFields = map[string]bool{}
 
 // resolveQueryUsers resolves Query.users.
 func (r *Resolver) resolveQueryUsers(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *users.UserOrder, where *users.UserWhereInput) (*users.UserConnection, error) {
-	conn, err := r.clients.Users.User.Query().Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
+	// Read the columns the nodes select: entgql reads every column as soon as a node selects
+	// a field it does not know, such as a stitched one.
+	q := r.clients.Users.User.Query()
+	cols := loader.ConnectionColumns(ctx, loader.FieldsUsersUser)
+	if cols != nil {
+		q.Select(cols...)
+	}
+	conn, err := q.Paginate(ctx, after, first, before, last, users.WithUserOrder(orderBy), users.WithUserFilter(where.Filter))
 	if err != nil {
 		return nil, apierror.Database("users", err)
+	}
+	if l := loader.For(ctx); l != nil && cols != nil {
+		l.Remember(cols, conn.NodeList()...)
 	}
 	return conn, nil
 }
 
 // resolveQueryEvents resolves Query.events.
 func (r *Resolver) resolveQueryEvents(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error) {
-	conn, err := r.clients.Analytics.Event.Query().Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
+	// Read the columns the nodes select: entgql reads every column as soon as a node selects
+	// a field it does not know, such as a stitched one.
+	q := r.clients.Analytics.Event.Query()
+	cols := loader.ConnectionColumns(ctx, loader.FieldsAnalyticsEvent)
+	if cols != nil {
+		q.Select(cols...)
+	}
+	conn, err := q.Paginate(ctx, after, first, before, last, analytics.WithEventOrder(orderBy), analytics.WithEventFilter(where.Filter))
 	if err != nil {
 		return nil, apierror.Database("analytics", err)
+	}
+	if l := loader.For(ctx); l != nil && cols != nil {
+		l.Remember(cols, conn.NodeList()...)
 	}
 	return conn, nil
 }
 
 // resolveQueryAuditEntries resolves Query.auditEntries.
 func (r *Resolver) resolveQueryAuditEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.AuditEntryOrder, where *logs.AuditEntryWhereInput) (*logs.AuditEntryConnection, error) {
-	conn, err := r.clients.Logs.AuditEntry.Query().Paginate(ctx, after, first, before, last, logs.WithAuditEntryOrder(orderBy), logs.WithAuditEntryFilter(where.Filter))
+	// Read the columns the nodes select: entgql reads every column as soon as a node selects
+	// a field it does not know, such as a stitched one.
+	q := r.clients.Logs.AuditEntry.Query()
+	cols := loader.ConnectionColumns(ctx, loader.FieldsLogsAuditEntry)
+	if cols != nil {
+		q.Select(cols...)
+	}
+	conn, err := q.Paginate(ctx, after, first, before, last, logs.WithAuditEntryOrder(orderBy), logs.WithAuditEntryFilter(where.Filter))
 	if err != nil {
 		return nil, apierror.Database("logs", err)
+	}
+	if l := loader.For(ctx); l != nil && cols != nil {
+		l.Remember(cols, conn.NodeList()...)
 	}
 	return conn, nil
 }
 
 // resolveQueryLogEntries resolves Query.logEntries.
 func (r *Resolver) resolveQueryLogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error) {
-	conn, err := r.clients.Logs.LogEntry.Query().Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
+	// Read the columns the nodes select: entgql reads every column as soon as a node selects
+	// a field it does not know, such as a stitched one.
+	q := r.clients.Logs.LogEntry.Query()
+	cols := loader.ConnectionColumns(ctx, loader.FieldsLogsLogEntry)
+	if cols != nil {
+		q.Select(cols...)
+	}
+	conn, err := q.Paginate(ctx, after, first, before, last, logs.WithLogEntryOrder(orderBy), logs.WithLogEntryFilter(where.Filter))
 	if err != nil {
 		return nil, apierror.Database("logs", err)
+	}
+	if l := loader.For(ctx); l != nil && cols != nil {
+		l.Remember(cols, conn.NodeList()...)
 	}
 	return conn, nil
 }

@@ -223,7 +223,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Viewer, 
 	case err != nil:
 		return auth.Viewer{}, apierror.Database("users", err)
 	}
-	return auth.Viewer{UserID: u.ID, Role: auth.Role(u.Role), TokenHash: hash}, nil
+	return auth.Viewer{UserID: u.ID, Role: auth.Role(u.Role), TokenHash: hash, Self: u}, nil
 }
 
 // LogOut revokes the session the viewer's request came with.

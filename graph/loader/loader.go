@@ -17,10 +17,12 @@ package loader
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
@@ -35,8 +37,10 @@ import (
 const DefaultWait = 2 * time.Millisecond
 
 // settleWait is how long a generation's loader waits when not every parent asks, which the
-// fields of this schema never do; it bounds the cost of a mistake in the counting.
-const settleWait = 100 * time.Millisecond
+// fields of this schema never do; it bounds the cost of a mistake in the counting. It is long:
+// on a busy machine the resolvers of one level may take well over 100 ms to start, and a
+// batch sent before the last of them asks splits in two.
+const settleWait = time.Second
 
 // Cursor and PageInfo are the entgql types every client aliases.
 type (
@@ -50,19 +54,29 @@ type edgeKey struct {
 	key  uuid.UUID
 }
 
+// cached is a row of the identity map: an entity and the columns it was read with (nil:
+// every column).
+type cached struct {
+	entity any
+	cols   []string
+}
+
 // Loaders are the batch loaders of one request.
 type Loaders struct {
 	c    *database.Clients
 	wait time.Duration
 
 	mu        sync.Mutex
-	gens      map[any]*generation // parent entity -> the list it came in
-	fallbacks map[string]any      // per edge or target: the loader of parents of no generation
+	gens      map[any]*generation             // parent entity -> the list it came in
+	fallbacks map[string]any                  // per edge or target: the loader of parents of no generation
+	rows      map[string]map[uuid.UUID]cached // the identity map: per type, the rows read so far
+
+	selections sync.Map // *ast.Field -> refSelection
 }
 
 // New returns fresh loaders over the clients c; wait is for parents of no generation.
 func New(c *database.Clients, wait time.Duration) *Loaders {
-	return &Loaders{c: c, wait: wait, gens: map[any]*generation{}, fallbacks: map[string]any{}}
+	return &Loaders{c: c, wait: wait, gens: map[any]*generation{}, fallbacks: map[string]any{}, rows: map[string]map[uuid.UUID]cached{}}
 }
 
 type ctxKey struct{}
@@ -88,19 +102,28 @@ func For(ctx context.Context) *Loaders {
 }
 
 // generation is one list of parents: the entities one resolver or one statement returned.
-// expected says, per edge, how many distinct keys the next level will ask for.
+// keys are, per edge, the distinct keys the next level will ask for.
 type generation struct {
-	expected map[string]int
+	keys map[string][]uuid.UUID
 
 	mu      sync.Mutex
-	loaders map[string]any // one dataloadgen.Loader per field and argument set
+	loaders map[string]any // one dataloadgen.Loader (or refBatch) per field and argument set
+}
+
+// refBatch is the batch of a reference field below one generation: the keys the identity map
+// answers, decided once when the batch is made, and the loader of the others, whose capacity
+// is their number. Deciding once keeps the batch whole when another statement fills the
+// identity map meanwhile.
+type refBatch[T any] struct {
+	ld   *dataloadgen.Loader[uuid.UUID, T]
+	skip map[uuid.UUID]T
 }
 
 // Register records entities as one list of parents, so that the fields below them are loaded
 // in one batch that is sent as soon as all of them have asked. Entities that are parents of
 // no edge (and nils) are ignored.
 func (l *Loaders) Register(entities ...any) {
-	g := &generation{expected: map[string]int{}, loaders: map[string]any{}}
+	g := &generation{keys: map[string][]uuid.UUID{}, loaders: map[string]any{}}
 	seen := map[edgeKey]bool{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -112,11 +135,46 @@ func (l *Loaders) Register(entities ...any) {
 		for _, k := range keys {
 			if !seen[k] {
 				seen[k] = true
-				g.expected[k.edge]++
+				g.keys[k.edge] = append(g.keys[k.edge], k.key)
 			}
 		}
 		l.gens[e] = g
 	}
+}
+
+// Remember puts entities, read with the columns cols (sorted; nil for every column), in the
+// request's identity map: a reference to one of them later in the request is answered
+// without a statement when cols hold what it selects. Only rows read through the request's
+// access-ruled clients are remembered, so the map shows nothing the viewer may not see.
+func (l *Loaders) Remember(cols []string, entities ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range entities {
+		typ, id, ok := identity(e)
+		if !ok {
+			continue
+		}
+		m := l.rows[typ]
+		if m == nil {
+			m = map[uuid.UUID]cached{}
+			l.rows[typ] = m
+		}
+		if old, ok := m[id]; ok && !covers(cols, old.cols) {
+			continue // keep the wider row
+		}
+		m[id] = cached{entity: e, cols: cols}
+	}
+}
+
+// lookup returns the remembered row of typ whose id is id, if it holds the columns need.
+func (l *Loaders) lookup(typ string, id uuid.UUID, need []string) (any, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.rows[typ][id]
+	if !ok || !covers(c.cols, need) {
+		return nil, false
+	}
+	return c.entity, true
 }
 
 // generationOf returns the generation of a parent entity, or nil.
@@ -144,7 +202,7 @@ func fallback[K comparable, V any](l *Loaders, name string, newLoader func(...da
 func batchLoader[K comparable, V any](l *Loaders, parent any, edge, name string,
 	newLoader func(...dataloadgen.Option) *dataloadgen.Loader[K, V]) *dataloadgen.Loader[K, V] {
 	g := l.generationOf(parent)
-	if g == nil || g.expected[edge] == 0 {
+	if g == nil || len(g.keys[edge]) == 0 {
 		return fallback(l, name, newLoader)
 	}
 	g.mu.Lock()
@@ -152,25 +210,63 @@ func batchLoader[K comparable, V any](l *Loaders, parent any, edge, name string,
 	if ld, ok := g.loaders[name].(*dataloadgen.Loader[K, V]); ok {
 		return ld
 	}
-	ld := newLoader(dataloadgen.WithBatchCapacity(g.expected[edge]), dataloadgen.WithWait(settleWait))
+	ld := newLoader(dataloadgen.WithBatchCapacity(len(g.keys[edge])), dataloadgen.WithWait(settleWait))
 	g.loaders[name] = ld
 	return ld
+}
+
+// refSelection is what one reference field of the document selects: the same for every
+// parent, so worked out once per request.
+type refSelection struct {
+	cols     []string
+	stitched bool
+	name     string // of its batch loader
+}
+
+// selectionOf returns the selection of the reference field of ctx, named edge, of type f.
+func (l *Loaders) selectionOf(ctx context.Context, edge string, f *Fields) refSelection {
+	var field any
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		field = fc.Field.Field
+	}
+	if field != nil {
+		if s, ok := l.selections.Load(field); ok {
+			return s.(refSelection)
+		}
+	}
+	var s refSelection
+	if opCtx, sels, ok := fieldSelections(ctx); ok {
+		s.cols, s.stitched = f.selection(opCtx, sels)
+	}
+	s.name = edge + "|" + strings.Join(s.cols, ",")
+	if field != nil {
+		l.selections.Store(field, s)
+	}
+	return s
 }
 
 // Target is a type that edges point at, loaded by primary key.
 type Target[T any] struct {
 	Name     string // "users.User"
 	Database string
-	Load     func(ctx context.Context, c *database.Clients, ids []uuid.UUID) ([]T, error)
-	ID       func(T) uuid.UUID
+	Fields   *Fields
+	// Load reads the rows of ids with the columns cols (every column when nil).
+	Load func(ctx context.Context, c *database.Clients, ids []uuid.UUID, cols []string) ([]T, error)
+	ID   func(T) uuid.UUID
 }
 
 // one returns the row of t whose id is key, for the edge named edge of parent; the zero T
-// (nil) when the row no longer exists or the viewer may not see it.
+// (nil) when the row no longer exists or the viewer may not see it. A row the request has
+// read already, with the columns the field selects, costs no statement.
 func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge string, parent any, key uuid.UUID) (T, error) {
+	// A row that the identity map answers keeps the generation it came in; the stitched
+	// fields below it would be batched with that list instead of this one, so such
+	// selections are read again, as a list of their own.
+	sel := l.selectionOf(ctx, edge, t.Fields)
+	cols, stitched, name := sel.cols, sel.stitched, sel.name
 	newLoader := func(opts ...dataloadgen.Option) *dataloadgen.Loader[uuid.UUID, T] {
 		return dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]T, []error) {
-			rows, err := t.Load(ctx, l.c, ids)
+			rows, err := t.Load(ctx, l.c, ids, cols)
 			if err != nil {
 				return nil, []error{apierror.Database(t.Database, err)}
 			}
@@ -180,6 +276,7 @@ func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge strin
 				byID[t.ID(r)] = r
 				parents[i] = r
 			}
+			l.Remember(cols, parents...)
 			l.Register(parents...)
 			out := make([]T, len(ids))
 			for i, id := range ids {
@@ -188,5 +285,28 @@ func one[T comparable](ctx context.Context, l *Loaders, t *Target[T], edge strin
 			return out, nil
 		}, opts...)
 	}
-	return batchLoader(l, parent, edge, edge, newLoader).Load(ctx, key)
+	g := l.generationOf(parent)
+	if g == nil || len(g.keys[edge]) == 0 {
+		if e, ok := l.lookup(t.Name, key, cols); ok && !stitched {
+			return e.(T), nil
+		}
+		return fallback(l, name, newLoader).Load(ctx, key)
+	}
+	g.mu.Lock()
+	b, ok := g.loaders[name].(*refBatch[T])
+	if !ok {
+		b = &refBatch[T]{skip: map[uuid.UUID]T{}}
+		for _, k := range g.keys[edge] {
+			if e, ok := l.lookup(t.Name, k, cols); ok && !stitched {
+				b.skip[k] = e.(T)
+			}
+		}
+		b.ld = newLoader(dataloadgen.WithBatchCapacity(max(len(g.keys[edge])-len(b.skip), 1)), dataloadgen.WithWait(settleWait))
+		g.loaders[name] = b
+	}
+	g.mu.Unlock()
+	if e, ok := b.skip[key]; ok {
+		return e, nil
+	}
+	return b.ld.Load(ctx, key)
 }

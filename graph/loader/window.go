@@ -10,9 +10,11 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/multidb/multidb/graph/apierror"
@@ -58,9 +60,12 @@ type Source[N any, O, W any] struct {
 	Partition string // the column holding the parent's id
 	Order     func(*O) (Order[N], error)
 	Check     func(*W) error // refuses a where that cannot become a predicate
-	// Query reads the rows of parents that match where, through the client (so through the
-	// database's driver and its access rules), with modify reshaping the statement.
-	Query  func(ctx context.Context, c *database.Clients, parents []uuid.UUID, where *W, modify func(*sql.Selector)) ([]N, error)
+	// Query reads the rows that match where, through the client (so through the database's
+	// driver and its access rules), with modify reshaping the statement: modify restricts it
+	// to the parents, so that the access rules' predicates land inside the per-parent page.
+	// cols are the columns to read, nil for every column.
+	Query  func(ctx context.Context, c *database.Clients, where *W, cols []string, modify func(*sql.Selector)) ([]N, error)
+	Fields *Fields
 	NodeID func(N) uuid.UUID
 	Parent func(N) uuid.UUID
 	Extra  func(N, string) (ent.Value, error) // a selected column ent does not know
@@ -76,6 +81,7 @@ type key struct {
 type argSet[O, W any] struct {
 	Args[O, W]
 	total bool
+	cols  []string // the columns the selection needs; nil for every column
 }
 
 // Page is one parent's connection, in the shape entgql builds.
@@ -137,6 +143,7 @@ func (cl *connLoader[N, O, W]) load(ctx context.Context, parent any, parentID uu
 		return Page[N]{}, err
 	}
 	set := argSet[O, W]{Args: args, total: selected(ctx, "totalCount")}
+	set.cols = ConnectionColumns(ctx, cl.src.Fields, cl.src.Partition, ord.column)
 	fp, err := fingerprint(set, ord)
 	if err != nil {
 		return Page[N]{}, err
@@ -170,7 +177,8 @@ func fingerprint[N any, O, W any](set argSet[O, W], ord Order[N]) (string, error
 		Order         string
 		Where         *W
 		Total         bool
-	}{set.After, set.Before, set.First, set.Last, ord.column + " " + string(ord.dir), set.Where, set.total})
+		Cols          []string
+	}{set.After, set.Before, set.First, set.Last, ord.column + " " + string(ord.dir), set.Where, set.total, set.cols})
 	return string(b), err
 }
 
@@ -215,6 +223,7 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		return nil, err
 	}
 	w := window{
+		parents:   parents,
 		id:        l.src.ID,
 		partition: l.src.Partition,
 		order:     ord.column,
@@ -231,7 +240,7 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		// `last` reads the page backwards, as entgql does, and build turns it around.
 		w.dir = w.dir.Reverse()
 	}
-	rows, err := l.src.Query(ctx, l.l.c, parents, set.Where, w.modifier())
+	rows, err := l.src.Query(ctx, l.l.c, set.Where, set.cols, w.modifier())
 	if err != nil {
 		return nil, apierror.Database(l.src.Database, err)
 	}
@@ -253,6 +262,7 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		}
 	}
 	// The nodes of every page of this statement are the parents of the next level.
+	l.l.Remember(set.cols, listed...)
 	l.l.Register(listed...)
 	return out, nil
 }
@@ -335,6 +345,7 @@ func toInt(v any) (int, error) {
 // the column references ent and entgql build (`t`.`col`) resolve at every level, as
 // entgql.LimitPerRow does. Window functions run on PostgreSQL and SQLite alike.
 type window struct {
+	parents              []uuid.UUID
 	id, partition, order string
 	dir                  entgql.OrderDirection
 	after, before        *Cursor
@@ -344,7 +355,16 @@ type window struct {
 
 func (w window) modifier() func(*sql.Selector) {
 	return func(s *sql.Selector) {
+		if s.Dialect() == dialect.Postgres {
+			w.lateral(s)
+			return
+		}
 		d := sql.Dialect(s.Dialect())
+		args := make([]any, len(w.parents))
+		for i, p := range w.parents {
+			args[i] = p
+		}
+		s.Where(sql.In(s.C(w.partition), args...))
 		table := s.TableName()
 		columns := s.UnqualifiedColumns()
 
@@ -396,4 +416,85 @@ func orderColumn(name, id string, valid func(string) bool) (string, error) {
 		return "", fmt.Errorf("loader: order field %s has no column %q", name, col)
 	}
 	return col, nil
+}
+
+// lateral reshapes the query of one argument set, on PostgreSQL, into a page per parent that
+// stops after limit rows on the index of (partition, order):
+//
+//	SELECT t.cols, c.total FROM unnest($ids::uuid[]) AS xdb_parent(id)
+//	CROSS JOIN LATERAL (
+//	  SELECT cols FROM t WHERE t.user_id = xdb_parent.id AND <where> AND <cursors>
+//	  ORDER BY <order>, id LIMIT <limit+1>
+//	) AS t
+//	LEFT JOIN (
+//	  SELECT user_id, COUNT(*) AS total FROM t WHERE user_id = ANY($ids) AND <where> GROUP BY user_id
+//	) AS c ON c.user_id = xdb_parent.id
+//	ORDER BY xdb_parent.id, <order>, id
+//
+// A window function reads every row of every parent before it ranks them; this reads
+// limit+1 rows a parent, however many the parent holds. The count, only when totalCount is
+// asked for, is COUNT(*) so that it can be answered from the index alone. Both parts are
+// clones of the client's statement, so they keep every predicate its access rules added.
+func (w window) lateral(s *sql.Selector) {
+	const parent, counts = "xdb_parent", "xdb_count"
+	table := s.TableName()
+	columns := s.UnqualifiedColumns()
+	ids := make(pq.StringArray, len(w.parents))
+	for i, p := range w.parents {
+		ids[i] = p.String()
+	}
+
+	page := s.Clone()
+	page.Where(sql.P(func(b *sql.Builder) {
+		b.Ident(page.C(w.partition)).WriteString(" = ").Ident(parent).WriteString(".id")
+	}))
+	for _, p := range entgql.CursorsPredicate(w.after, w.before, w.id, w.order, w.dir) {
+		p(page)
+	}
+	page.OrderExpr(w.orderExpr(page))
+	if w.limit > 0 {
+		page.Limit(w.limit)
+	}
+
+	var count *sql.Selector
+	if w.total {
+		count = s.Clone()
+		count.Select(count.C(w.partition)).AppendSelectExprAs(sql.Expr("COUNT(*)"), "total")
+		count.Where(sql.P(func(b *sql.Builder) {
+			b.Ident(count.C(w.partition)).WriteString(" = ANY(").Arg(ids).WriteString("::uuid[])")
+		}))
+		count.GroupBy(count.C(w.partition))
+	}
+
+	out := sql.Dialect(dialect.Postgres).Select()
+	q := func(col string) string {
+		b := sql.Dialect(dialect.Postgres).Select()
+		return b.As(table).C(col)
+	}
+	sel := make([]string, len(columns))
+	for i, c := range columns {
+		sel[i] = q(c)
+	}
+	out.Select(sel...)
+	if w.total {
+		out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.Ident(counts).WriteByte('.').Ident("total")
+		}), "total")
+	}
+	out.FromExpr(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("unnest(").Arg(ids).WriteString("::uuid[]) AS ").Ident(parent).WriteString("(id) CROSS JOIN LATERAL (")
+		b.Join(page)
+		b.WriteString(") AS ").Ident(table)
+		if count != nil {
+			b.WriteString(" LEFT JOIN (").Join(count).WriteString(") AS ").Ident(counts).
+				WriteString(" ON ").Ident(counts).WriteByte('.').Ident(w.partition).WriteString(" = ").Ident(parent).WriteString(".id")
+		}
+	}))
+	out.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(parent).WriteString(".id, ").Ident(q(w.order)).Pad().WriteString(string(w.dir))
+		if w.order != w.id {
+			b.Comma().Ident(q(w.id)).Pad().WriteString(string(w.dir))
+		}
+	}))
+	*s = *out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/multidb/multidb/ent/analytics"
 	analyticsevent "github.com/multidb/multidb/ent/analytics/event"
 	"github.com/multidb/multidb/ent/logs"
+	logsauditentry "github.com/multidb/multidb/ent/logs/auditentry"
 	logslogentry "github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/ent/users"
 	usersuser "github.com/multidb/multidb/ent/users/user"
@@ -59,12 +60,74 @@ func edgeKeys(e any) []edgeKey {
 	return nil
 }
 
+// identity names the type and id of an entity that references point at, for the identity map.
+func identity(e any) (string, uuid.UUID, bool) {
+	switch e := e.(type) {
+	case *users.User:
+		if e == nil {
+			return "", uuid.Nil, false
+		}
+		return "users.User", e.ID, true
+	}
+	return "", uuid.Nil, false
+}
+
+// FieldsUsersUser maps the GraphQL fields of User to its columns.
+var FieldsUsersUser = &Fields{
+	Type:  "User",
+	ID:    usersuser.FieldID,
+	Valid: usersuser.ValidColumn,
+	Refs:  map[string]string{},
+	Inverses: map[string]bool{
+		"events": true,
+		"logs":   true,
+	},
+}
+
+// FieldsAnalyticsEvent maps the GraphQL fields of Event to its columns.
+var FieldsAnalyticsEvent = &Fields{
+	Type:  "Event",
+	ID:    analyticsevent.FieldID,
+	Valid: analyticsevent.ValidColumn,
+	Refs: map[string]string{
+		"user": analyticsevent.FieldUserID,
+	},
+	Inverses: map[string]bool{},
+}
+
+// FieldsLogsAuditEntry maps the GraphQL fields of AuditEntry to its columns.
+var FieldsLogsAuditEntry = &Fields{
+	Type:  "AuditEntry",
+	ID:    logsauditentry.FieldID,
+	Valid: logsauditentry.ValidColumn,
+	Refs: map[string]string{
+		"actor": logsauditentry.FieldActorID,
+	},
+	Inverses: map[string]bool{},
+}
+
+// FieldsLogsLogEntry maps the GraphQL fields of LogEntry to its columns.
+var FieldsLogsLogEntry = &Fields{
+	Type:  "LogEntry",
+	ID:    logslogentry.FieldID,
+	Valid: logslogentry.ValidColumn,
+	Refs: map[string]string{
+		"user": logslogentry.FieldUserID,
+	},
+	Inverses: map[string]bool{},
+}
+
 // targetUsersUser loads users.User rows by id for the references to it.
 var targetUsersUser = &Target[*users.User]{
 	Name:     "users.User",
 	Database: "users",
-	Load: func(ctx context.Context, c *database.Clients, ids []uuid.UUID) ([]*users.User, error) {
-		return c.Users.User.Query().Where(usersuser.IDIn(ids...)).All(ctx)
+	Fields:   FieldsUsersUser,
+	Load: func(ctx context.Context, c *database.Clients, ids []uuid.UUID, cols []string) ([]*users.User, error) {
+		q := c.Users.User.Query().Where(usersuser.IDIn(ids...))
+		if cols != nil {
+			q.Select(cols...)
+		}
+		return q.All(ctx)
 	},
 	ID: func(n *users.User) uuid.UUID { return n.ID },
 }
@@ -100,8 +163,12 @@ var sourceUserEvents = &Source[*analytics.Event, analytics.EventOrder, analytics
 		}
 		return nil
 	},
-	Query: func(ctx context.Context, c *database.Clients, parents []uuid.UUID, w *analytics.EventWhereInput, modify func(*sql.Selector)) ([]*analytics.Event, error) {
-		q := c.Analytics.Event.Query().Where(analyticsevent.UserIDIn(parents...))
+	Fields: FieldsAnalyticsEvent,
+	Query: func(ctx context.Context, c *database.Clients, w *analytics.EventWhereInput, cols []string, modify func(*sql.Selector)) ([]*analytics.Event, error) {
+		q := c.Analytics.Event.Query()
+		if cols != nil {
+			q.Select(cols...)
+		}
 		if w != nil {
 			if p, err := w.P(); err == nil { // err: an empty where, checked by Check
 				q.Where(p)
@@ -173,8 +240,12 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 		}
 		return nil
 	},
-	Query: func(ctx context.Context, c *database.Clients, parents []uuid.UUID, w *logs.LogEntryWhereInput, modify func(*sql.Selector)) ([]*logs.LogEntry, error) {
-		q := c.Logs.LogEntry.Query().Where(logslogentry.UserIDIn(parents...))
+	Fields: FieldsLogsLogEntry,
+	Query: func(ctx context.Context, c *database.Clients, w *logs.LogEntryWhereInput, cols []string, modify func(*sql.Selector)) ([]*logs.LogEntry, error) {
+		q := c.Logs.LogEntry.Query()
+		if cols != nil {
+			q.Select(cols...)
+		}
 		if w != nil {
 			if p, err := w.P(); err == nil { // err: an empty where, checked by Check
 				q.Where(p)

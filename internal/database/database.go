@@ -96,6 +96,9 @@ func Open(cfg *config.Config, opts ...Option) (*Set, error) {
 	return set, nil
 }
 
+// idleTime is how long a pool keeps a connection nobody uses.
+const idleTime = 5 * time.Minute
+
 func openPool(dbcfg config.Database) (*sql.DB, error) {
 	if dbcfg.Dialect == config.SQLite {
 		if path := sqlitePath(dbcfg.DSN); path != "" {
@@ -121,13 +124,17 @@ func openPool(dbcfg config.Database) (*sql.DB, error) {
 			return nil, err
 		}
 	}
-	pool.SetConnMaxIdleTime(5 * time.Minute)
+	// A connection idle for a few minutes goes, so that a quiet process gives its
+	// connections back; under load every connection stays: an idle limit below the pool's
+	// size closes a connection each time a burst ends and opens one at the next (a new
+	// PostgreSQL connection is a process fork and a handshake).
+	pool.SetConnMaxIdleTime(idleTime)
 	maxConns := max(dbcfg.Pool.MaxConns, 1)
 	if strings.Contains(dbcfg.DSN, ":memory:") {
 		maxConns = 1 // every connection would see a database of its own
 	}
 	pool.SetMaxOpenConns(maxConns)
-	pool.SetMaxIdleConns(max(maxConns/2, 1))
+	pool.SetMaxIdleConns(maxConns)
 	return pool, nil
 }
 

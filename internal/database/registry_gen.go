@@ -59,7 +59,10 @@ var Registry = []Spec{
 				},
 			},
 		},
-		Attach:      func(c *Clients, d dialect.Driver) { c.Users = users.NewClient(users.Driver(d)) },
+		Attach: func(c *Clients, d dialect.Driver) {
+			c.Users = users.NewClient(users.Driver(d))
+			c.Users.Intercept(users.CountStar())
+		},
 		Secure:      func(c *Clients, i ent.Interceptor, h ent.Hook) { c.Users.Intercept(i); c.Users.Use(h) },
 		Query:       func(q ent.Query) (Query, error) { return usersintercept.NewQuery(q) },
 		InputErrors: users.WhereInputErrors,
@@ -81,7 +84,10 @@ var Registry = []Spec{
 				},
 			},
 		},
-		Attach:      func(c *Clients, d dialect.Driver) { c.Analytics = analytics.NewClient(analytics.Driver(d)) },
+		Attach: func(c *Clients, d dialect.Driver) {
+			c.Analytics = analytics.NewClient(analytics.Driver(d))
+			c.Analytics.Intercept(analytics.CountStar())
+		},
 		Secure:      func(c *Clients, i ent.Interceptor, h ent.Hook) { c.Analytics.Intercept(i); c.Analytics.Use(h) },
 		Query:       func(q ent.Query) (Query, error) { return analyticsintercept.NewQuery(q) },
 		InputErrors: analytics.WhereInputErrors,
@@ -115,7 +121,10 @@ var Registry = []Spec{
 				},
 			},
 		},
-		Attach:      func(c *Clients, d dialect.Driver) { c.Logs = logs.NewClient(logs.Driver(d)) },
+		Attach: func(c *Clients, d dialect.Driver) {
+			c.Logs = logs.NewClient(logs.Driver(d))
+			c.Logs.Intercept(logs.CountStar())
+		},
 		Secure:      func(c *Clients, i ent.Interceptor, h ent.Hook) { c.Logs.Intercept(i); c.Logs.Use(h) },
 		Query:       func(q ent.Query) (Query, error) { return logsintercept.NewQuery(q) },
 		InputErrors: logs.WhereInputErrors,

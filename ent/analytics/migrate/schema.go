@@ -28,9 +28,14 @@ var (
 				Columns: []*schema.Column{EventsColumns[1], EventsColumns[4]},
 			},
 			{
-				Name:    "event_name_occurred_at",
+				Name:    "event_user_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{EventsColumns[2], EventsColumns[4]},
+				Columns: []*schema.Column{EventsColumns[1], EventsColumns[0]},
+			},
+			{
+				Name:    "event_name_occurred_at_id",
+				Unique:  false,
+				Columns: []*schema.Column{EventsColumns[2], EventsColumns[4], EventsColumns[0]},
 			},
 			{
 				Name:    "event_occurred_at",

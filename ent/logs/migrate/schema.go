@@ -59,6 +59,11 @@ var (
 				Columns: []*schema.Column{LogEntriesColumns[4], LogEntriesColumns[6]},
 			},
 			{
+				Name:    "logentry_user_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{LogEntriesColumns[4], LogEntriesColumns[0]},
+			},
+			{
 				Name:    "logentry_level_created_at",
 				Unique:  false,
 				Columns: []*schema.Column{LogEntriesColumns[1], LogEntriesColumns[6]},
