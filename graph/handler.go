@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"github.com/multidb/multidb/graph/stats"
 	"log/slog"
 	"net/http"
 	"time"
@@ -70,6 +71,13 @@ type options struct {
 	extensions        []graphql.HandlerExtension
 	cacheBytes        int
 	batchMax          int
+	statsMaxBuckets   int
+}
+
+// WithStatsMaxBuckets caps the buckets of one eventStats answer (STATS_MAX_BUCKETS),
+// stats.DefaultMaxBuckets otherwise.
+func WithStatsMaxBuckets(n int) Option {
+	return func(o *options) { o.statsMaxBuckets = n }
 }
 
 // WithBatchMax sets how many operations one request may carry in a JSON array,
@@ -156,12 +164,13 @@ func WithAudit(a Auditor) Option {
 // loaders of the fields that cross databases.
 func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	o := options{
-		introspection: true,
-		log:           slog.Default(),
-		wait:          loader.DefaultWait,
-		maxBody:       DefaultMaxBodyBytes,
-		timeout:       DefaultRequestTimeout,
-		batchMax:      DefaultBatchMax,
+		introspection:   true,
+		log:             slog.Default(),
+		wait:            loader.DefaultWait,
+		maxBody:         DefaultMaxBodyBytes,
+		timeout:         DefaultRequestTimeout,
+		batchMax:        DefaultBatchMax,
+		statsMaxBuckets: stats.DefaultMaxBuckets,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
 	o.perAccount = DefaultAccountLimit()
@@ -174,7 +183,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	accounts := account.New(clients.Users, account.Options{
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
 	})
-	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
+	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait, statsMax: o.statsMaxBuckets}
 	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers, Schema: PublicSchema()})
 	srv := handler.New(limit.Schema(exec, o.limits))
 	srv.AddTransport(httpTransport{

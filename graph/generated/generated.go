@@ -102,6 +102,20 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	EventStatsBucket struct {
+		Count       func(childComplexity int) int
+		End         func(childComplexity int) int
+		Keys        func(childComplexity int) int
+		Start       func(childComplexity int) int
+		UniqueUsers func(childComplexity int) int
+	}
+
+	FunnelStep struct {
+		Conversion func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Users      func(childComplexity int) int
+	}
+
 	LogEntry struct {
 		CreatedAt func(childComplexity int) int
 		Fields    func(childComplexity int) int
@@ -146,7 +160,9 @@ type ComplexityRoot struct {
 
 	Query struct {
 		AuditEntries func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.AuditEntryOrder, where *logs.AuditEntryWhereInput) int
+		EventStats   func(childComplexity int, where *analytics.EventWhereInput, from time.Time, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) int
 		Events       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) int
+		Funnel       func(childComplexity int, steps []string, within string, from time.Time, to time.Time, where *analytics.EventWhereInput) int
 		LogEntries   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) int
 		Me           func(childComplexity int) int
 		Node         func(childComplexity int, id uuid.UUID) int
@@ -211,6 +227,8 @@ type QueryResolver interface {
 	Node(ctx context.Context, id uuid.UUID) (model.Node, error)
 	Nodes(ctx context.Context, ids []uuid.UUID) ([]model.Node, error)
 	Me(ctx context.Context) (*users.User, error)
+	EventStats(ctx context.Context, where *analytics.EventWhereInput, from time.Time, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) ([]*model.EventStatsBucket, error)
+	Funnel(ctx context.Context, steps []string, within string, from time.Time, to time.Time, where *analytics.EventWhereInput) ([]*model.FunnelStep, error)
 	Events(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error)
 	AuditEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.AuditEntryOrder, where *logs.AuditEntryWhereInput) (*logs.AuditEntryConnection, error)
 	LogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error)
@@ -426,6 +444,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EventEdge.Node(childComplexity), true
+
+	case "EventStatsBucket.count":
+		if e.ComplexityRoot.EventStatsBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStatsBucket.Count(childComplexity), true
+	case "EventStatsBucket.end":
+		if e.ComplexityRoot.EventStatsBucket.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStatsBucket.End(childComplexity), true
+	case "EventStatsBucket.keys":
+		if e.ComplexityRoot.EventStatsBucket.Keys == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStatsBucket.Keys(childComplexity), true
+	case "EventStatsBucket.start":
+		if e.ComplexityRoot.EventStatsBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStatsBucket.Start(childComplexity), true
+	case "EventStatsBucket.uniqueUsers":
+		if e.ComplexityRoot.EventStatsBucket.UniqueUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStatsBucket.UniqueUsers(childComplexity), true
+
+	case "FunnelStep.conversion":
+		if e.ComplexityRoot.FunnelStep.Conversion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStep.Conversion(childComplexity), true
+	case "FunnelStep.name":
+		if e.ComplexityRoot.FunnelStep.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStep.Name(childComplexity), true
+	case "FunnelStep.users":
+		if e.ComplexityRoot.FunnelStep.Users == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FunnelStep.Users(childComplexity), true
 
 	case "LogEntry.createdAt":
 		if e.ComplexityRoot.LogEntry.CreatedAt == nil {
@@ -645,6 +713,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditEntries(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*logs.AuditEntryOrder), args["where"].(*logs.AuditEntryWhereInput)), true
+	case "Query.eventStats":
+		if e.ComplexityRoot.Query.EventStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_eventStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EventStats(childComplexity, args["where"].(*analytics.EventWhereInput), args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]*model.EventGroup), args["bucket"].(*model.StatsBucket), args["timezone"].(*string)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -656,6 +735,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*analytics.EventOrder), args["where"].(*analytics.EventWhereInput)), true
+	case "Query.funnel":
+		if e.ComplexityRoot.Query.Funnel == nil {
+			break
+		}
+
+		args, err := ec.field_Query_funnel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Funnel(childComplexity, args["steps"].([]string), args["within"].(string), args["from"].(time.Time), args["to"].(time.Time), args["where"].(*analytics.EventWhereInput)), true
 
 	case "Query.logEntries":
 		if e.ComplexityRoot.Query.LogEntries == nil {
@@ -826,6 +916,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
 			graphql.NewInputUnmarshaler("CreateLogEntryInput", ec.unmarshalInputCreateLogEntryInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("EventGroup", ec.unmarshalInputEventGroup),
 			graphql.NewInputUnmarshaler("EventOrder", ec.unmarshalInputEventOrder),
 			graphql.NewInputUnmarshaler("EventWhereInput", ec.unmarshalInputEventWhereInput),
 			graphql.NewInputUnmarshaler("LogEntryOrder", ec.unmarshalInputLogEntryOrder),
@@ -1157,6 +1248,169 @@ type Query {
 The mutations are declared in mutations.graphqls.
 """
 type Mutation
+`, BuiltIn: false},
+	{Name: "../schema/stats.graphqls", Input: `# Aggregates over events: counts and unique users per time bucket and group, and funnels.
+# Each is one SQL statement over the events the viewer may read (graph/stats).
+
+"""
+The width of a time bucket of eventStats, in the query's time zone.
+"""
+enum StatsBucket {
+  """
+  Hours of the local clock. At an autumn clock change the repeated hour is one bucket.
+  """
+  HOUR
+  """
+  Local days, from midnight (23 or 25 hours long on the days the clock changes).
+  """
+  DAY
+  """
+  Weeks from Monday midnight, local time (ISO 8601).
+  """
+  WEEK
+  """
+  Calendar months, from the first day's midnight, local time.
+  """
+  MONTH
+}
+
+"""
+What an eventStats group is keyed by.
+"""
+enum EventGroupBy {
+  """
+  The event's name.
+  """
+  NAME
+  """
+  A property of the event's properties, named by ` + "`" + `path` + "`" + `.
+  """
+  PROPERTY
+}
+
+"""
+One grouping of eventStats: by name, or by a property such as ` + "`" + `{by: PROPERTY, path: "path"}` + "`" + `.
+"""
+input EventGroup {
+  """
+  What to group by.
+  """
+  by: EventGroupBy!
+  """
+  With PROPERTY: the keys into the event's properties, dot-separated ("path", "utm.source";
+  a leading "properties." is allowed). Up to 5 keys of letters, digits, _ and -.
+  """
+  path: String
+}
+
+"""
+One bucket of eventStats: a time bucket (when ` + "`" + `bucket` + "`" + ` was given) and one value of each group.
+"""
+type EventStatsBucket {
+  """
+  The start of the time bucket; null without ` + "`" + `bucket` + "`" + `.
+  """
+  start: Time
+  """
+  The end of the time bucket (the next one's start); null without ` + "`" + `bucket` + "`" + `.
+  """
+  end: Time
+  """
+  The values of the groups, in the order of ` + "`" + `groupBy` + "`" + `: the event name, or the property's value
+  as text (strings as they are, other JSON values as JSON); null where events lack the property.
+  """
+  keys: [String]!
+  """
+  How many events fall in the bucket.
+  """
+  count: Int!
+  """
+  How many distinct users those events belong to: exact (COUNT DISTINCT), within this bucket.
+  Events tracked anonymously share one owner and count as one user.
+  """
+  uniqueUsers: Int!
+}
+
+"""
+One step of a funnel.
+"""
+type FunnelStep {
+  """
+  The event name of the step.
+  """
+  name: String!
+  """
+  How many users reached this step: after the previous step, within ` + "`" + `within` + "`" + ` of their entry.
+  """
+  users: Int!
+  """
+  users divided by the previous step's users (1 for the first step; 0 when the previous has none).
+  """
+  conversion: Float!
+}
+
+extend type Query {
+  """
+  Counts and unique users of events per time bucket and group, over the events the viewer may
+  read: an ADMIN's cover every event, a USER's their own. Buckets with no event are left out.
+  At most STATS_MAX_BUCKETS buckets (time buckets times groups): a question that could have
+  more is a BAD_USER_INPUT.
+  """
+  eventStats(
+    """
+    Which events count, as in Query.events.
+    """
+    where: EventWhereInput
+    """
+    The first instant counted (inclusive).
+    """
+    from: Time!
+    """
+    The end of the range (exclusive); after ` + "`" + `from` + "`" + `.
+    """
+    to: Time!
+    """
+    Up to 3 groupings, in order; none gives one total per time bucket.
+    """
+    groupBy: [EventGroup!]
+    """
+    The time bucket; none gives one bucket per group over the whole range.
+    """
+    bucket: StatsBucket
+    """
+    The IANA time zone of the buckets (Europe/Berlin); UTC when not given.
+    """
+    timezone: String
+  ): [EventStatsBucket!]!
+  """
+  An ordered funnel over the events the viewer may read: a user enters at their first event
+  named steps[0] in [from, to); each next step is their earliest event of that name after the
+  previous step, no later than ` + "`" + `within` + "`" + ` after entering. 2 to 10 steps.
+  """
+  funnel(
+    """
+    The event names of the steps, in order.
+    """
+    steps: [String!]!
+    """
+    How long after entering a user may reach the last step: a duration such as "30m", "24h" or
+    "168h" (hours at most; up to 8784h).
+    """
+    within: String!
+    """
+    The first instant counted (inclusive); every step's event must be in the range.
+    """
+    from: Time!
+    """
+    The end of the range (exclusive).
+    """
+    to: Time!
+    """
+    Which events count, as in Query.events.
+    """
+    where: EventWhereInput
+  ): [FunnelStep!]!
+}
 `, BuiltIn: false},
 	{Name: "../ent/analytics.graphqls", Input: `# Code generated by entgql, DO NOT EDIT.
 
@@ -2193,6 +2447,34 @@ func (ec *executionContext) childFields_EventEdge(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type EventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_EventStatsBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_EventStatsBucket_start(ctx, field)
+	case "end":
+		return ec.fieldContext_EventStatsBucket_end(ctx, field)
+	case "keys":
+		return ec.fieldContext_EventStatsBucket_keys(ctx, field)
+	case "count":
+		return ec.fieldContext_EventStatsBucket_count(ctx, field)
+	case "uniqueUsers":
+		return ec.fieldContext_EventStatsBucket_uniqueUsers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventStatsBucket", field.Name)
+}
+
+func (ec *executionContext) childFields_FunnelStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_FunnelStep_name(ctx, field)
+	case "users":
+		return ec.fieldContext_FunnelStep_users(ctx, field)
+	case "conversion":
+		return ec.fieldContext_FunnelStep_conversion(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FunnelStep", field.Name)
+}
+
 func (ec *executionContext) childFields_LogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2665,6 +2947,60 @@ func (ec *executionContext) field_Query_auditEntries_args(ctx context.Context, r
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_eventStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*analytics.EventWhereInput, error) {
+			return ec.unmarshalOEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) ([]*model.EventGroup, error) {
+			return ec.unmarshalOEventGroup2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "bucket",
+		func(ctx context.Context, v any) (*model.StatsBucket, error) {
+			return ec.unmarshalOStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐStatsBucket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucket"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2716,6 +3052,52 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_funnel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "steps",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["steps"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "within",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["within"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*analytics.EventWhereInput, error) {
+			return ec.unmarshalOEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg4
 	return args, nil
 }
 
@@ -3817,6 +4199,190 @@ func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _EventStatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStatsBucket_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventStatsBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventStatsBucket_end(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStatsBucket_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventStatsBucket_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventStatsBucket_keys(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStatsBucket_keys(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Keys, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*string) graphql.Marshaler {
+			return ec.marshalNString2ᚕᚖstring(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventStatsBucket_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventStatsBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStatsBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventStatsBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventStatsBucket_uniqueUsers(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStatsBucket_uniqueUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UniqueUsers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventStatsBucket_uniqueUsers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelStep_name(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStep_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStep_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelStep", field, false, false, "String")
+}
+
+func (ec *executionContext) _FunnelStep_users(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStep_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Users, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStep_users(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelStep", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FunnelStep_conversion(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FunnelStep_conversion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Conversion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FunnelStep_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FunnelStep", field, false, false, "Float")
+}
+
 func (ec *executionContext) _LogEntry_id(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4758,6 +5324,94 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_eventStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_eventStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EventStats(ctx, fc.Args["where"].(*analytics.EventWhereInput), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["groupBy"].([]*model.EventGroup), fc.Args["bucket"].(*model.StatsBucket), fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EventStatsBucket) graphql.Marshaler {
+			return ec.marshalNEventStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_eventStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventStatsBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_eventStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_funnel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_funnel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Funnel(ctx, fc.Args["steps"].([]string), fc.Args["within"].(string), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["where"].(*analytics.EventWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FunnelStep) graphql.Marshaler {
+			return ec.marshalNFunnelStep2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStepᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_funnel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FunnelStep(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_funnel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -7485,6 +8139,55 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (users.CreateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputEventGroup(ctx context.Context, obj any) (model.EventGroup, error) {
+	var it model.EventGroup
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"by", "path"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "by":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("by"))
+			data, err := ec.unmarshalNEventGroupBy2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupBy(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.By = data
+		case "path":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Path = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventGroup unmarshals raw into the EventGroup input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventGroup(ctx context.Context, raw any) (model.EventGroup, error) {
+	var out model.EventGroup
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventGroup", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEventOrder(ctx context.Context, obj any) (analytics.EventOrder, error) {
 	var it analytics.EventOrder
 	if obj == nil {
@@ -9328,6 +10031,102 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
+var eventStatsBucketImplementors = []string{"EventStatsBucket"}
+
+func (ec *executionContext) _EventStatsBucket(ctx context.Context, sel ast.SelectionSet, obj *model.EventStatsBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventStatsBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventStatsBucket")
+		case "start":
+			out.Values[i] = ec._EventStatsBucket_start(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._EventStatsBucket_end(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "keys":
+			out.Values[i] = ec._EventStatsBucket_keys(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._EventStatsBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uniqueUsers":
+			out.Values[i] = ec._EventStatsBucket_uniqueUsers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var funnelStepImplementors = []string{"FunnelStep"}
+
+func (ec *executionContext) _FunnelStep(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelStep) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, funnelStepImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FunnelStep")
+		case "name":
+			out.Values[i] = ec._FunnelStep_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "users":
+			out.Values[i] = ec._FunnelStep_users(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "conversion":
+			out.Values[i] = ec._FunnelStep_conversion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var logEntryImplementors = []string{"LogEntry", "Node"}
 
 func (ec *executionContext) _LogEntry(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntry) graphql.Marshaler {
@@ -9668,6 +10467,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
+				})
+		case "eventStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_eventStats(ctx, field)
+				})
+		case "funnel":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_funnel(ctx, field)
 				})
 		case "events":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -10384,6 +11195,21 @@ func (ec *executionContext) marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋ
 	return ec._Event(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNEventGroup2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroup(ctx context.Context, v any) (*model.EventGroup, error) {
+	res, err := ec.unmarshalInputEventGroup(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNEventGroupBy2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupBy(ctx context.Context, v any) (model.EventGroupBy, error) {
+	var res model.EventGroupBy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventGroupBy2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupBy(ctx context.Context, sel ast.SelectionSet, v model.EventGroupBy) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventOrderField(ctx context.Context, v any) (*analytics.EventOrderField, error) {
 	var res = new(analytics.EventOrderField)
 	err := res.UnmarshalGQL(v)
@@ -10398,9 +11224,71 @@ func (ec *executionContext) marshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNEventStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventStatsBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEventStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucket(ctx context.Context, sel ast.SelectionSet, v *model.EventStatsBucket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventStatsBucket!")
+		return graphql.Null
+	}
+	return ec._EventStatsBucket(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx context.Context, v any) (*analytics.EventWhereInput, error) {
 	res, err := ec.unmarshalInputEventWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) marshalNFunnelStep2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FunnelStep) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFunnelStep2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStep(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFunnelStep2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStep(ctx context.Context, sel ast.SelectionSet, v *model.FunnelStep) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FunnelStep!")
+		return graphql.Null
+	}
+	return ec._FunnelStep(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, v any) (uuid.UUID, error) {
@@ -10557,6 +11445,58 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNString2ᚕᚖstring(ctx context.Context, v any) ([]*string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalOString2ᚖstring(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕᚖstring(ctx context.Context, sel ast.SelectionSet, v []*string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalOString2ᚖstring(ctx, sel, v[i])
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -10925,6 +11865,23 @@ func (ec *executionContext) marshalOEventEdge2ᚖgithubᚗcomᚋmultidbᚋmultid
 	return ec._EventEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOEventGroup2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupᚄ(ctx context.Context, v any) ([]*model.EventGroup, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.EventGroup, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEventGroup2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroup(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalOEventOrder2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventOrder(ctx context.Context, v any) (*analytics.EventOrder, error) {
 	if v == nil {
 		return nil, nil
@@ -11171,6 +12128,22 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋmultidbᚋmultidbᚋgrap
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐStatsBucket(ctx context.Context, v any) (*model.StatsBucket, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.StatsBucket)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐStatsBucket(ctx context.Context, sel ast.SelectionSet, v *model.StatsBucket) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

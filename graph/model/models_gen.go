@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +29,41 @@ type DeletePayload struct {
 	Removed []*RemovedRows `json:"removed"`
 }
 
+// One grouping of eventStats: by name, or by a property such as `{by: PROPERTY, path: "path"}`.
+type EventGroup struct {
+	// What to group by.
+	By EventGroupBy `json:"by"`
+	// With PROPERTY: the keys into the event's properties, dot-separated ("path", "utm.source";
+	// a leading "properties." is allowed). Up to 5 keys of letters, digits, _ and -.
+	Path *string `json:"path,omitempty"`
+}
+
+// One bucket of eventStats: a time bucket (when `bucket` was given) and one value of each group.
+type EventStatsBucket struct {
+	// The start of the time bucket; null without `bucket`.
+	Start *time.Time `json:"start,omitempty"`
+	// The end of the time bucket (the next one's start); null without `bucket`.
+	End *time.Time `json:"end,omitempty"`
+	// The values of the groups, in the order of `groupBy`: the event name, or the property's value
+	// as text (strings as they are, other JSON values as JSON); null where events lack the property.
+	Keys []*string `json:"keys"`
+	// How many events fall in the bucket.
+	Count int `json:"count"`
+	// How many distinct users those events belong to: exact (COUNT DISTINCT), within this bucket.
+	// Events tracked anonymously share one owner and count as one user.
+	UniqueUsers int `json:"uniqueUsers"`
+}
+
+// One step of a funnel.
+type FunnelStep struct {
+	// The event name of the step.
+	Name string `json:"name"`
+	// How many users reached this step: after the previous step, within `within` of their entry.
+	Users int `json:"users"`
+	// users divided by the previous step's users (1 for the first step; 0 when the previous has none).
+	Conversion float64 `json:"conversion"`
+}
+
 // The mutations are declared in mutations.graphqls.
 type Mutation struct {
 }
@@ -36,4 +75,126 @@ type Query struct {
 type RemovedRows struct {
 	Database string `json:"database"`
 	Count    int    `json:"count"`
+}
+
+// What an eventStats group is keyed by.
+type EventGroupBy string
+
+const (
+	// The event's name.
+	EventGroupByName EventGroupBy = "NAME"
+	// A property of the event's properties, named by `path`.
+	EventGroupByProperty EventGroupBy = "PROPERTY"
+)
+
+var AllEventGroupBy = []EventGroupBy{
+	EventGroupByName,
+	EventGroupByProperty,
+}
+
+func (e EventGroupBy) IsValid() bool {
+	switch e {
+	case EventGroupByName, EventGroupByProperty:
+		return true
+	}
+	return false
+}
+
+func (e EventGroupBy) String() string {
+	return string(e)
+}
+
+func (e *EventGroupBy) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EventGroupBy(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EventGroupBy", str)
+	}
+	return nil
+}
+
+func (e EventGroupBy) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EventGroupBy) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EventGroupBy) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The width of a time bucket of eventStats, in the query's time zone.
+type StatsBucket string
+
+const (
+	// Hours of the local clock. At an autumn clock change the repeated hour is one bucket.
+	StatsBucketHour StatsBucket = "HOUR"
+	// Local days, from midnight (23 or 25 hours long on the days the clock changes).
+	StatsBucketDay StatsBucket = "DAY"
+	// Weeks from Monday midnight, local time (ISO 8601).
+	StatsBucketWeek StatsBucket = "WEEK"
+	// Calendar months, from the first day's midnight, local time.
+	StatsBucketMonth StatsBucket = "MONTH"
+)
+
+var AllStatsBucket = []StatsBucket{
+	StatsBucketHour,
+	StatsBucketDay,
+	StatsBucketWeek,
+	StatsBucketMonth,
+}
+
+func (e StatsBucket) IsValid() bool {
+	switch e {
+	case StatsBucketHour, StatsBucketDay, StatsBucketWeek, StatsBucketMonth:
+		return true
+	}
+	return false
+}
+
+func (e StatsBucket) String() string {
+	return string(e)
+}
+
+func (e *StatsBucket) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = StatsBucket(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid StatsBucket", str)
+	}
+	return nil
+}
+
+func (e StatsBucket) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *StatsBucket) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e StatsBucket) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

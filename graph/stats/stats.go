@@ -1,0 +1,343 @@
+// Package stats computes the aggregates of events (counts and unique users per time bucket and
+// group, funnels) in one SQL statement each, on PostgreSQL and SQLite. The statements are
+// built on a query of the access-ruled ent client and reshaped with Modify, so the access
+// interceptor's predicates (a USER's own rows) are inside them like in any other query.
+package stats
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	entsql "database/sql"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/analytics/event"
+	"github.com/multidb/multidb/graph/apierror"
+)
+
+// Bucket is the width of a time bucket.
+type Bucket string
+
+// The buckets; weeks start on Monday (ISO 8601), as PostgreSQL's date_trunc has them.
+const (
+	Hour  Bucket = "HOUR"
+	Day   Bucket = "DAY"
+	Week  Bucket = "WEEK"
+	Month Bucket = "MONTH"
+)
+
+// DefaultMaxBuckets is STATS_MAX_BUCKETS when it is not set.
+const DefaultMaxBuckets = 1000
+
+// MaxGroups is how many groupBy entries one query may have.
+const MaxGroups = 3
+
+// Group is one groupBy entry: the event name, or a property of the event's properties at a
+// path of object keys.
+type Group struct {
+	Name bool
+	Path []string
+}
+
+// pathKey is one key of a property path: plain identifiers only, so that a path is never SQL.
+var pathKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
+
+// ParsePath splits "utm.source" into its keys and checks them. A leading "properties." is
+// allowed, as the field is named in the graph.
+func ParsePath(p string) ([]string, error) {
+	p = strings.TrimPrefix(p, "properties.")
+	keys := strings.Split(p, ".")
+	if len(keys) > 5 {
+		return nil, apierror.BadInput("a property path has at most 5 keys, %q has %d", p, len(keys))
+	}
+	for _, k := range keys {
+		if !pathKey.MatchString(k) {
+			return nil, apierror.BadInput("property path %q: each key must be a letter or _ followed by up to 63 letters, digits, _ or -", p)
+		}
+	}
+	return keys, nil
+}
+
+// Location validates an IANA time zone name; empty is UTC.
+func Location(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	// "Local" is the server's zone, which a client cannot know.
+	if name == "Local" {
+		return nil, apierror.BadInput("timezone %q is not an IANA time zone name such as Europe/Berlin", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, apierror.BadInput("timezone %q is not an IANA time zone name such as Europe/Berlin", name)
+	}
+	return loc, nil
+}
+
+// Spec is one eventStats question.
+type Spec struct {
+	From, To time.Time
+	Bucket   Bucket // "" for no time bucket
+	Loc      *time.Location
+	Groups   []Group
+	Max      int // STATS_MAX_BUCKETS
+}
+
+// Row is one bucket of the answer.
+type Row struct {
+	Start, End *time.Time // nil without a time bucket
+	Keys       []*string  // one per group, nil where the event has no such property
+	Count      int
+	Unique     int
+}
+
+// Truncate is the start of the bucket that holds t, in loc: the local wall time truncated,
+// then read back in loc. The SQL computes the same local wall time; both read it back here.
+func Truncate(t time.Time, b Bucket, loc *time.Location) time.Time {
+	l := t.In(loc)
+	y, m, d := l.Date()
+	switch b {
+	case Hour:
+		return wall(y, m, d, l.Hour(), loc)
+	case Day:
+		return wall(y, m, d, 0, loc)
+	case Week:
+		wd := (int(l.Weekday()) + 6) % 7 // days since Monday
+		return wall(y, m, d-wd, 0, loc)
+	case Month:
+		return wall(y, m, 1, 0, loc)
+	}
+	return t
+}
+
+// Next is the start of the bucket after the one starting at start.
+func Next(start time.Time, b Bucket, loc *time.Location) time.Time {
+	l := start.In(loc)
+	y, m, d := l.Date()
+	switch b {
+	case Hour:
+		// An hour later in absolute time: the local clock may skip (spring) or repeat (autumn).
+		return Truncate(start.Add(time.Hour), b, loc)
+	case Day:
+		return wall(y, m, d+1, 0, loc)
+	case Week:
+		return wall(y, m, d+7, 0, loc)
+	case Month:
+		return wall(y, m+1, 1, 0, loc)
+	}
+	return start
+}
+
+// wall is the instant of a local wall time. At an autumn change the repeated hour is read as
+// Go reads it; both engines go through here, so they agree.
+func wall(y int, m time.Month, d, h int, loc *time.Location) time.Time {
+	return time.Date(y, m, d, h, 0, 0, 0, loc)
+}
+
+// Count is how many time buckets [from, to) spans; 1 without a bucket. It stops at max+1.
+func Count(from, to time.Time, b Bucket, loc *time.Location, max int) int {
+	if b == "" {
+		return 1
+	}
+	n := 0
+	for s := Truncate(from, b, loc); s.Before(to) && n <= max; s = Next(s, b, loc) {
+		n++
+	}
+	return n
+}
+
+// Check refuses a question whose answer could pass the cap before it reaches the database.
+func (s Spec) Check() error {
+	if !s.From.Before(s.To) {
+		return apierror.BadInput("`from` must be before `to`")
+	}
+	if len(s.Groups) > MaxGroups {
+		return apierror.BadInput("groupBy takes at most %d entries", MaxGroups)
+	}
+	if n := Count(s.From, s.To, s.Bucket, s.Loc, s.Max); n > s.Max {
+		return apierror.BadInput("%s buckets from %s to %s are more than STATS_MAX_BUCKETS (%d): use a wider bucket or a shorter range",
+			s.Bucket, s.From.Format(time.RFC3339), s.To.Format(time.RFC3339), s.Max)
+	}
+	return nil
+}
+
+// statRow is what the statement returns per bucket.
+type statRow struct {
+	B  entsql.NullString `sql:"b"`
+	K0 entsql.NullString `sql:"k0"`
+	K1 entsql.NullString `sql:"k1"`
+	K2 entsql.NullString `sql:"k2"`
+	N  int64             `sql:"n"`
+	U  int64             `sql:"u"`
+}
+
+// wallLayout is how the statements write a bucket's local start.
+const wallLayout = "2006-01-02 15:04:05"
+
+// Events answers s over the rows q reads (q carries the caller's where and the access rules),
+// in one statement. More than s.Max buckets (the groups multiply them) is a BAD_USER_INPUT.
+func Events(ctx context.Context, q *analytics.EventQuery, s Spec) ([]Row, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	q.Where(event.OccurredAtGTE(s.From), event.OccurredAtLT(s.To))
+	var rows []statRow
+	err := q.Modify(func(sel *sql.Selector) { reshapeStats(sel, s) }).Scan(ctx, &rows)
+	if err != nil {
+		return nil, apierror.Database("analytics", err)
+	}
+	if len(rows) > s.Max {
+		return nil, apierror.BadInput("the answer has more than STATS_MAX_BUCKETS (%d) buckets: narrow where, groupBy or the range", s.Max)
+	}
+	out := make([]Row, len(rows))
+	for i, r := range rows {
+		row := Row{Count: int(r.N), Unique: int(r.U)}
+		if s.Bucket != "" {
+			local, err := time.ParseInLocation(wallLayout, r.B.String, time.UTC)
+			if err != nil {
+				return nil, apierror.Database("analytics", fmt.Errorf("bucket %q: %w", r.B.String, err))
+			}
+			start := wall(local.Year(), local.Month(), local.Day(), local.Hour(), s.Loc)
+			end := Next(start, s.Bucket, s.Loc)
+			row.Start, row.End = &start, &end
+		}
+		for _, k := range []entsql.NullString{r.K0, r.K1, r.K2}[:len(s.Groups)] {
+			if k.Valid {
+				v := k.String
+				row.Keys = append(row.Keys, &v)
+			} else {
+				row.Keys = append(row.Keys, nil)
+			}
+		}
+		out[i] = row
+	}
+	return out, nil
+}
+
+// reshapeStats turns the query's "SELECT … FROM events" into
+//
+//	SELECT b, k0…, COUNT(*) AS n, COUNT(DISTINCT user_id) AS u
+//	FROM (SELECT events.*, <bucket> AS b, <key> AS k0… FROM events) AS events
+//	WHERE <rules, where, range> GROUP BY b, k0… ORDER BY b, k0… LIMIT max+1
+//
+// ent applies the predicates (the access rules' among them) after the modifiers, to this
+// statement: the derived table keeps the table's name and columns, so that they resolve
+// there, before the grouping; both engines push them down to the table and its indexes.
+// The keys are computed inside so that the grouping is by plain columns: PostgreSQL would
+// not match two copies of an expression with separate parameters.
+func reshapeStats(sel *sql.Selector, s Spec) {
+	d := sel.Dialect()
+	t := sql.Dialect(d).Table(event.Table)
+	inner := sql.Dialect(d).Select(t.Columns(event.Columns...)...).From(t)
+	var keys []string
+	if s.Bucket != "" {
+		inner.AppendSelectExprAs(bucketExpr(d, t.C(event.FieldOccurredAt), s), "b")
+		keys = append(keys, "b")
+	}
+	for i, g := range s.Groups {
+		name := fmt.Sprintf("k%d", i)
+		if g.Name {
+			inner.AppendSelectAs(t.C(event.FieldName), name)
+		} else {
+			inner.AppendSelectExprAs(propertyExpr(d, t.C(event.FieldProperties), g.Path), name)
+		}
+		keys = append(keys, name)
+	}
+	inner.As(event.Table)
+	out := sql.Dialect(d).Select(keys...).From(inner)
+	out.AppendSelectExprAs(sql.Expr("COUNT(*)"), "n")
+	out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("COUNT(DISTINCT ").Ident(out.C(event.FieldUserID)).WriteString(")")
+	}), "u")
+	if len(keys) > 0 {
+		out.GroupBy(keys...)
+		out.OrderBy(keys...)
+	}
+	out.Limit(s.Max + 1)
+	*sel = *out
+}
+
+// bucketExpr is the local wall time of the start of col's bucket, as text in wallLayout.
+func bucketExpr(d string, col string, s Spec) sql.Querier {
+	if d == dialect.Postgres {
+		unit := map[Bucket]string{Hour: "hour", Day: "day", Week: "week", Month: "month"}[s.Bucket]
+		return sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("to_char(date_trunc('" + unit + "', ").Ident(col).WriteString(" AT TIME ZONE ").
+				Arg(s.Loc.String()).WriteString("), 'YYYY-MM-DD HH24:MI:SS')")
+		})
+	}
+	// SQLite has no time zones: the local time is the Unix time plus the zone's offset at that
+	// instant, which Go lists for the range (one CASE arm per change of offset).
+	format := map[Bucket]string{Hour: "%Y-%m-%d %H:00:00", Day: "%Y-%m-%d 00:00:00", Week: "%Y-%m-%d 00:00:00", Month: "%Y-%m-01 00:00:00"}[s.Bucket]
+	spans := offsets(s.From, s.To, s.Loc)
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.WriteString("strftime(").Arg(format).WriteString(", ")
+		epoch := func() {
+			b.WriteString("(")
+			sqliteMillis(b, col)
+			b.WriteString(" / 1000)")
+		}
+		epoch()
+		b.WriteString(" + ")
+		if len(spans) == 1 {
+			b.Arg(spans[0].offset)
+		} else {
+			b.WriteString("CASE")
+			for _, sp := range spans[:len(spans)-1] {
+				b.WriteString(" WHEN ")
+				epoch()
+				b.WriteString(" < ").Arg(sp.end).WriteString(" THEN ").Arg(sp.offset)
+			}
+			b.WriteString(" ELSE ").Arg(spans[len(spans)-1].offset).WriteString(" END")
+		}
+		b.WriteString(", 'unixepoch'")
+		if s.Bucket == Week {
+			// Back to the Monday on or before the day.
+			b.WriteString(", '-6 days', 'weekday 1'")
+		}
+		b.WriteString(")")
+	})
+}
+
+// span is a stretch of time with one UTC offset, up to end (Unix seconds).
+type span struct {
+	end    int64
+	offset int
+}
+
+// offsets lists the UTC offsets of loc over [from, to).
+func offsets(from, to time.Time, loc *time.Location) []span {
+	var out []span
+	t := from
+	for {
+		_, off := t.In(loc).Zone()
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() || !end.Before(to) {
+			return append(out, span{end: to.Unix(), offset: off})
+		}
+		out = append(out, span{end: end.Unix(), offset: off})
+		t = end
+	}
+}
+
+// propertyExpr is the text of the property at path, or NULL: strings as they are, other JSON
+// values as JSON text (true, 42).
+func propertyExpr(d string, col string, path []string) sql.Querier {
+	if d == dialect.Postgres {
+		return sql.ExprFunc(func(b *sql.Builder) {
+			b.Ident(col).WriteString(" #>> CAST(").Arg("{" + strings.Join(path, ",") + "}").WriteString(" AS text[])")
+		})
+	}
+	p := `$."` + strings.Join(path, `"."`) + `"`
+	return sql.ExprFunc(func(b *sql.Builder) {
+		// json_extract gives SQLite's 1 and 0 for JSON booleans; PostgreSQL gives true and false.
+		b.WriteString("CASE json_type(").Ident(col).Comma().Arg(p).WriteString(") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(").
+			Ident(col).Comma().Arg(p).WriteString(") AS TEXT) END")
+	})
+}
