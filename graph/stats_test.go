@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -464,6 +465,32 @@ func TestStatsBounds(t *testing.T) {
 			{"a step that is no event name", map[string]any{"steps": []string{"a", "b c"}, "within": "1h", "from": "2026-03-01T00:00:00Z", "to": "2026-03-02T00:00:00Z"}},
 		} {
 			t.Run(c.name, func(t *testing.T) { e.wantError(t, funnelDoc, c.vars, "BAD_USER_INPUT", "funnel") })
+		}
+	})
+}
+
+// TestStatsReadmeDashboard runs the dashboard query of the README's Analytics section, so
+// that the example stays one that works.
+func TestStatsReadmeDashboard(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(raw), "```graphql\nquery Dashboard")
+	doc, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README: no dashboard query")
+	}
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, fixture{users: 5, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+		insertEvents(t, e, statsEvents())
+		var data struct {
+			PerDay, Weekly, Pages []statsBucket
+			Checkout              []struct{ Users int }
+		}
+		e.query(t, "query Dashboard"+doc, map[string]any{"from": "2026-03-26T00:00:00Z", "to": "2026-04-03T00:00:00Z"}, &data)
+		if len(data.PerDay) == 0 || len(data.Weekly) == 0 || len(data.Pages) != 0 || len(data.Checkout) != 3 || data.Checkout[0].Users == 0 {
+			t.Errorf("dashboard: %+v", data)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/multidb/multidb/graph/stats"
 	"io"
 	"net"
 	"net/http"
@@ -188,6 +189,7 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 		}),
 		graph.WithDocumentCacheBytes(intOf("QUERY_CACHE_BYTES", limit.DefaultCacheBytes)),
 		graph.WithBatchMax(intOf("BATCH_MAX", graph.DefaultBatchMax)),
+		graph.WithStatsMaxBuckets(intOf("STATS_MAX_BUCKETS", stats.DefaultMaxBuckets)),
 		graph.WithLoginLimits(rateOf("LOGIN_RATE_PER_EMAIL", defEmail), rateOf("LOGIN_RATE_PER_IP", defIP)),
 		graph.WithAccountLoginLimit(rateOf("LOGIN_RATE_PER_ACCOUNT", graph.DefaultAccountLimit())),
 		graph.WithPasswordHashes(auth.NewHashGate(
