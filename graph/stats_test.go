@@ -48,6 +48,10 @@ func statsEvents() []rawEvent {
 		t, _ := time.Parse(time.RFC3339Nano, at)
 		out = append(out, rawEvent{user: userID(1), name: "view", props: map[string]any{"path": "/dst"}, at: t})
 	}
+	// Around the autumn change (2026-10-25 01:00 UTC), when Berlin's 02:00 to 03:00 comes twice.
+	for m := 0; m < 300; m += 7 {
+		out = append(out, rawEvent{user: userID(m % 5), name: "view", at: time.Date(2026, 10, 24, 23, 0, 0, 0, time.UTC).Add(time.Duration(m) * time.Minute)})
+	}
 	return out
 }
 
@@ -239,6 +243,8 @@ func compareStats(t *testing.T, name string, got, want map[string][2]int) {
 var statsQuestions = []statsQuestion{
 	{name: "days in Berlin by name", from: "2026-03-26T00:00:00Z", to: "2026-04-03T00:00:00Z", bucket: "DAY", tz: "Europe/Berlin", groups: []string{"NAME"}},
 	{name: "hours in Berlin over the change", from: "2026-03-28T20:00:00Z", to: "2026-03-29T06:00:00Z", bucket: "HOUR", tz: "Europe/Berlin"},
+	{name: "hours in Berlin over the autumn change", from: "2026-10-24T22:00:00Z", to: "2026-10-25T05:00:00Z", bucket: "HOUR", tz: "Europe/Berlin"},
+	{name: "days in Berlin over the autumn change", from: "2026-10-20T00:00:00Z", to: "2026-10-30T00:00:00Z", bucket: "DAY", tz: "Europe/Berlin", groups: []string{"NAME"}},
 	{name: "hours in UTC", from: "2026-03-28T20:00:00Z", to: "2026-03-29T06:00:00Z", bucket: "HOUR"},
 	{name: "half-hour zone, signups only", from: "2026-03-26T00:00:00Z", to: "2026-03-28T00:00:00Z", bucket: "HOUR", tz: "Asia/Kolkata", onlyName: "signup"},
 	{name: "weeks in New York by path", from: "2026-03-20T00:00:00Z", to: "2026-04-10T00:00:00Z", bucket: "WEEK", tz: "America/New_York", groups: []string{"path"}},
@@ -281,7 +287,7 @@ func TestStatsMatchBruteForce(t *testing.T) {
 func TestStatsDST(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *env) {
 		seed(t, e, fixture{users: 2, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
-		insertEvents(t, e, statsEvents()[400:]) // the six events on the change
+		insertEvents(t, e, statsEvents()[400:406]) // the six events on the change
 		var data struct{ EventStats []statsBucket }
 		e.query(t, eventStatsDoc, map[string]any{"from": "2026-03-28T00:00:00Z", "to": "2026-03-31T00:00:00Z", "bucket": "DAY", "tz": "Europe/Berlin"}, &data)
 		want := []struct {
@@ -301,6 +307,14 @@ func TestStatsDST(t *testing.T) {
 				t.Errorf("bucket %d: got %s..%s count %d users %d, want %s..%s count %d users 1",
 					i, b.Start.UTC(), b.End.UTC(), b.Count, b.UniqueUsers, w.start, w.end, w.count)
 			}
+		}
+		// One statement each, whatever the buckets, groups or steps.
+		e.count.reset()
+		e.query(t, eventStatsDoc, map[string]any{"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z", "bucket": "HOUR", "tz": "Europe/Berlin",
+			"groupBy": []map[string]any{{"by": "NAME"}, {"by": "PROPERTY", "path": "path"}}}, nil)
+		e.query(t, funnelDoc, map[string]any{"steps": []string{"view", "view", "view", "view"}, "within": "24h", "from": "2026-03-01T00:00:00Z", "to": "2026-05-01T00:00:00Z"}, nil)
+		if got := e.count.counts(); got["analytics"] != 2 || len(got) != 1 {
+			t.Errorf("eventStats and funnel: got statements %v, want 2 to analytics\n%s", got, e.count.dump())
 		}
 	})
 }

@@ -122,8 +122,13 @@ func Next(start time.Time, b Bucket, loc *time.Location) time.Time {
 	y, m, d := l.Date()
 	switch b {
 	case Hour:
-		// An hour later in absolute time: the local clock may skip (spring) or repeat (autumn).
-		return Truncate(start.Add(time.Hour), b, loc)
+		// The next local hour in absolute time: the clock may skip one (spring), or repeat one
+		// (autumn), which is then one bucket of two hours.
+		for h := time.Hour; ; h += time.Hour {
+			if next := Truncate(start.Add(h), b, loc); next.After(start) {
+				return next
+			}
+		}
 	case Day:
 		return wall(y, m, d+1, 0, loc)
 	case Week:
