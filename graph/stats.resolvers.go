@@ -7,27 +7,22 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/users"
+	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/graph/loader"
 	"github.com/multidb/multidb/graph/model"
 	"github.com/multidb/multidb/graph/stats"
 )
 
 // EventStats is the resolver for the eventStats field.
 func (r *queryResolver) EventStats(ctx context.Context, where *analytics.EventWhereInput, from time.Time, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) ([]*model.EventStatsBucket, error) {
-	spec := stats.Spec{From: from, To: to, Max: r.statsMax}
-	if spec.Max <= 0 {
-		spec.Max = stats.DefaultMaxBuckets
-	}
-	if bucket != nil {
-		spec.Bucket = stats.Bucket(*bucket)
-	}
-	var err error
-	if spec.Loc, err = stats.Location(deref(timezone)); err != nil {
-		return nil, err
-	}
-	if spec.Groups, err = statsGroups(groupBy); err != nil {
+	spec, err := r.statsSpec(from, to, groupBy, bucket, timezone)
+	if err != nil {
 		return nil, err
 	}
 	q, err := r.eventQuery(where)
@@ -38,14 +33,7 @@ func (r *queryResolver) EventStats(ctx context.Context, where *analytics.EventWh
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*model.EventStatsBucket, len(rows))
-	for i, row := range rows {
-		out[i] = &model.EventStatsBucket{Start: row.Start, End: row.End, Keys: row.Keys, Count: row.Count, UniqueUsers: row.Unique}
-		if out[i].Keys == nil {
-			out[i].Keys = []*string{}
-		}
-	}
-	return out, nil
+	return statsBuckets(rows), nil
 }
 
 // Funnel is the resolver for the funnel field.
@@ -74,4 +62,44 @@ func (r *queryResolver) Funnel(ctx context.Context, steps []string, within strin
 		out[i] = step
 	}
 	return out, nil
+}
+
+// EventStats is the resolver for the eventStats field.
+func (r *userResolver) EventStats(ctx context.Context, obj *users.User, where *analytics.EventWhereInput, from time.Time, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) ([]*model.EventStatsBucket, error) {
+	spec, err := r.statsSpec(from, to, groupBy, bucket, timezone)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Check(); err != nil {
+		return nil, err
+	}
+	if _, err := r.eventQuery(where); err != nil {
+		return nil, err
+	}
+	args, err := json.Marshal([]any{where, from, to, groupBy, bucket, spec.Loc.String()})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := loader.UserAggregate(ctx, r.loaders(ctx), "User.eventStats", string(args), obj, func(ctx context.Context, ids []uuid.UUID) ([][]stats.Row, []error) {
+		q, err := r.eventQuery(where)
+		if err != nil {
+			return nil, []error{err}
+		}
+		byUser, err := stats.EventsByUser(ctx, q, spec, ids)
+		if err != nil {
+			return nil, []error{err}
+		}
+		out, errs := make([][]stats.Row, len(ids)), make([]error, len(ids))
+		for i, id := range ids {
+			out[i] = byUser[id]
+			if len(out[i]) > spec.Max {
+				errs[i] = apierror.BadInput("the answer has more than STATS_MAX_BUCKETS (%d) buckets: narrow where, groupBy or the range", spec.Max)
+			}
+		}
+		return out, errs
+	})
+	if err != nil {
+		return nil, err
+	}
+	return statsBuckets(rows), nil
 }

@@ -508,3 +508,52 @@ func TestStatsReadmeDashboard(t *testing.T) {
 		}
 	})
 }
+
+// TestUserEventStats checks User.eventStats against the brute force for every user of a list,
+// in one statement to analytics for the whole list, and for a USER, who sees themself only.
+func TestUserEventStats(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, fixture{users: 5, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+		evs := statsEvents()
+		insertEvents(t, e, evs)
+		q := statsQuestion{name: "per user, days in Berlin by name", from: "2026-03-26T00:00:00Z", to: "2026-04-03T00:00:00Z", bucket: "DAY", tz: "Europe/Berlin", groups: []string{"NAME"}}
+		doc := `query($where: EventWhereInput, $from: Time!, $to: Time!, $groupBy: [EventGroup!], $bucket: StatsBucket, $tz: String) {
+  users(first: 10) { edges { node { id eventStats(where: $where, from: $from, to: $to, groupBy: $groupBy, bucket: $bucket, timezone: $tz) { start end keys count uniqueUsers } } } }
+}`
+		h := e.with(t)
+		admin := h.as(e.session(t, userID(0), time.Now().Add(time.Hour)))
+		user1 := h.as(e.session(t, userID(1), time.Now().Add(time.Hour)))
+		for _, who := range []struct {
+			name  string
+			e     *env
+			users int
+		}{{"admin", admin, 5}, {"user 1", user1, 1}} {
+			e.count.reset()
+			var data struct {
+				Users struct {
+					Edges []struct {
+						Node struct {
+							ID         uuid.UUID
+							EventStats []statsBucket
+						}
+					}
+				}
+			}
+			who.e.query(t, doc, q.vars(), &data)
+			if n := e.count.counts()["analytics"]; n != 1 {
+				t.Errorf("%s: %d statements to analytics, want 1\n%s", who.name, n, e.count.dump())
+			}
+			if len(data.Users.Edges) != who.users {
+				t.Fatalf("%s: %d users, want %d", who.name, len(data.Users.Edges), who.users)
+			}
+			for _, edge := range data.Users.Edges {
+				got := map[string][2]int{}
+				for _, b := range edge.Node.EventStats {
+					got[b.Start.UTC().Format(time.RFC3339)+"|"+*b.Keys[0]] = [2]int{b.Count, b.UniqueUsers}
+				}
+				id := edge.Node.ID
+				compareStats(t, fmt.Sprintf("%s: user %s", who.name, id), got, bruteStats(t, q, evs, &id))
+			}
+		}
+	})
+}

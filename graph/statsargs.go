@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"time"
+
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/model"
@@ -55,4 +57,33 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// statsSpec reads the arguments of an eventStats field.
+func (r *Resolver) statsSpec(from, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) (stats.Spec, error) {
+	spec := stats.Spec{From: from, To: to, Max: r.statsMax}
+	if spec.Max <= 0 {
+		spec.Max = stats.DefaultMaxBuckets
+	}
+	if bucket != nil {
+		spec.Bucket = stats.Bucket(*bucket)
+	}
+	var err error
+	if spec.Loc, err = stats.Location(deref(timezone)); err != nil {
+		return spec, err
+	}
+	spec.Groups, err = statsGroups(groupBy)
+	return spec, err
+}
+
+// statsBuckets is the GraphQL form of the rows.
+func statsBuckets(rows []stats.Row) []*model.EventStatsBucket {
+	out := make([]*model.EventStatsBucket, len(rows))
+	for i, row := range rows {
+		out[i] = &model.EventStatsBucket{Start: row.Start, End: row.End, Keys: row.Keys, Count: row.Count, UniqueUsers: row.Unique}
+		if out[i].Keys == nil {
+			out[i].Keys = []*string{}
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/event"
@@ -180,6 +181,8 @@ type statRow struct {
 	K2 entsql.NullString `sql:"k2"`
 	N  int64             `sql:"n"`
 	U  int64             `sql:"u"`
+	// User is the user of the bucket, grouped by for User.eventStats.
+	User uuid.UUID `sql:"user_id"`
 }
 
 // wallLayout is how the statements write a bucket's local start.
@@ -191,17 +194,36 @@ func Events(ctx context.Context, q *analytics.EventQuery, s Spec) ([]Row, error)
 	if err := s.Check(); err != nil {
 		return nil, err
 	}
+	rows, err := events(ctx, q, s, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rows[uuid.Nil], nil
+}
+
+// EventsByUser answers s for each user of ids, in one statement: the rows of User.eventStats
+// of a list of users. The caller refuses the answer of a user with more than s.Max buckets.
+func EventsByUser(ctx context.Context, q *analytics.EventQuery, s Spec, ids []uuid.UUID) (map[uuid.UUID][]Row, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	q.Where(event.UserIDIn(ids...))
+	return events(ctx, q, s, ids)
+}
+
+// events runs the statement; with ids, grouped by user too.
+func events(ctx context.Context, q *analytics.EventQuery, s Spec, ids []uuid.UUID) (map[uuid.UUID][]Row, error) {
 	q.Where(event.OccurredAtGTE(s.From), event.OccurredAtLT(s.To))
 	var rows []statRow
-	err := q.Modify(func(sel *sql.Selector) { reshapeStats(sel, s) }).Scan(ctx, &rows)
+	err := q.Modify(func(sel *sql.Selector) { reshapeStats(sel, s, ids != nil, s.Max*max(len(ids), 1)+1) }).Scan(ctx, &rows)
 	if err != nil {
 		return nil, apierror.Database("analytics", err)
 	}
-	if len(rows) > s.Max {
+	if len(rows) > s.Max*max(len(ids), 1) {
 		return nil, apierror.BadInput("the answer has more than STATS_MAX_BUCKETS (%d) buckets: narrow where, groupBy or the range", s.Max)
 	}
-	out := make([]Row, len(rows))
-	for i, r := range rows {
+	out := map[uuid.UUID][]Row{}
+	for _, r := range rows {
 		row := Row{Count: int(r.N), Unique: int(r.U)}
 		if s.Bucket != "" {
 			local, err := time.ParseInLocation(wallLayout, r.B.String, time.UTC)
@@ -220,7 +242,7 @@ func Events(ctx context.Context, q *analytics.EventQuery, s Spec) ([]Row, error)
 				row.Keys = append(row.Keys, nil)
 			}
 		}
-		out[i] = row
+		out[r.User] = append(out[r.User], row)
 	}
 	return out, nil
 }
@@ -236,7 +258,7 @@ func Events(ctx context.Context, q *analytics.EventQuery, s Spec) ([]Row, error)
 // there, before the grouping; both engines push them down to the table and its indexes.
 // The keys are computed inside so that the grouping is by plain columns: PostgreSQL would
 // not match two copies of an expression with separate parameters.
-func reshapeStats(sel *sql.Selector, s Spec) {
+func reshapeStats(sel *sql.Selector, s Spec, byUser bool, limit int) {
 	d := sel.Dialect()
 	t := sql.Dialect(d).Table(event.Table)
 	inner := sql.Dialect(d).Select(t.Columns(event.Columns...)...).From(t)
@@ -255,6 +277,9 @@ func reshapeStats(sel *sql.Selector, s Spec) {
 		keys = append(keys, name)
 	}
 	inner.As(event.Table)
+	if byUser {
+		keys = append([]string{event.FieldUserID}, keys...)
+	}
 	out := sql.Dialect(d).Select(keys...).From(inner)
 	out.AppendSelectExprAs(sql.Expr("COUNT(*)"), "n")
 	out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
@@ -264,7 +289,7 @@ func reshapeStats(sel *sql.Selector, s Spec) {
 		out.GroupBy(keys...)
 		out.OrderBy(keys...)
 	}
-	out.Limit(s.Max + 1)
+	out.Limit(limit)
 	*sel = *out
 }
 
