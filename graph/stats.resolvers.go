@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/ent/users"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/loader"
@@ -60,6 +62,41 @@ func (r *queryResolver) Funnel(ctx context.Context, steps []string, within strin
 			}
 		}
 		out[i] = step
+	}
+	return out, nil
+}
+
+// LogStats is the resolver for the logStats field.
+func (r *queryResolver) LogStats(ctx context.Context, where *logs.LogEntryWhereInput, from time.Time, to time.Time, byLevel bool, bucket *model.StatsBucket, timezone *string) ([]*model.LogStatsBucket, error) {
+	spec, err := r.statsSpec(from, to, nil, bucket, timezone)
+	if err != nil {
+		return nil, err
+	}
+	if byLevel {
+		spec.Groups = []stats.Group{{Column: logentry.FieldLevel}}
+	}
+	q := r.clients.Logs.LogEntry.Query()
+	if where != nil {
+		p, err := where.P()
+		switch {
+		case err == logs.ErrEmptyLogEntryWhereInput: // nolint:errorlint // a sentinel, returned as is
+		case err != nil:
+			return nil, apierror.BadInput("where: %v", err)
+		default:
+			q.Where(p)
+		}
+	}
+	rows, err := stats.Logs(ctx, q, spec)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.LogStatsBucket, len(rows))
+	for i, row := range rows {
+		out[i] = &model.LogStatsBucket{Start: row.Start, End: row.End, Count: row.Count, UniqueUsers: row.Unique}
+		if byLevel && row.Keys[0] != nil {
+			level := logentry.Level(*row.Keys[0])
+			out[i].Level = &level
+		}
 	}
 	return out, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/graph"
 )
 
@@ -554,6 +556,82 @@ func TestUserEventStats(t *testing.T) {
 				id := edge.Node.ID
 				compareStats(t, fmt.Sprintf("%s: user %s", who.name, id), got, bruteStats(t, q, evs, &id))
 			}
+		}
+	})
+}
+
+// TestLogStats compares logStats, by level and day in Europe/Berlin, with a count in Go over
+// the entries the test inserted, for an ADMIN and for a USER.
+func TestLogStats(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, fixture{users: 5, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+		type entry struct {
+			user  *uuid.UUID
+			level logentry.Level
+			at    time.Time
+		}
+		rng := rand.New(rand.NewPCG(3, 3))
+		var entries []entry
+		var bulk []*logs.LogEntryCreate
+		start := time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)
+		for i := 0; i < 300; i++ {
+			en := entry{level: logLevels[rng.IntN(len(logLevels))], at: start.Add(time.Duration(rng.Int64N(int64(6*24*time.Hour/time.Second))) * time.Second)}
+			cr := e.set.Clients.Logs.LogEntry.Create().SetLevel(en.level).SetMessage("m").SetRequestID(fmt.Sprint("r", i)).SetCreatedAt(en.at)
+			if i%7 != 0 { // some entries belong to no user
+				id := userID(rng.IntN(5))
+				en.user = &id
+				cr.SetUserID(id)
+			}
+			entries = append(entries, en)
+			bulk = append(bulk, cr)
+		}
+		if err := e.set.Clients.Logs.LogEntry.CreateBulk(bulk...).Exec(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		berlin, _ := time.LoadLocation("Europe/Berlin")
+		from, to := time.Date(2026, 3, 27, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+		h := e.with(t)
+		for _, who := range []struct {
+			name   string
+			e      *env
+			viewer *uuid.UUID
+		}{
+			{"admin", h.as(e.session(t, userID(0), time.Now().Add(time.Hour))), nil},
+			{"user 1", h.as(e.session(t, userID(1), time.Now().Add(time.Hour))), ptr(userID(1))},
+		} {
+			want := map[string][2]int{}
+			users := map[string]map[uuid.UUID]bool{}
+			for _, en := range entries {
+				if en.at.Before(from) || !en.at.Before(to) || (who.viewer != nil && (en.user == nil || *en.user != *who.viewer)) {
+					continue
+				}
+				k := localStart(en.at, "DAY", berlin).UTC().Format(time.RFC3339) + "|" + string(en.level)
+				c := want[k]
+				c[0]++
+				if users[k] == nil {
+					users[k] = map[uuid.UUID]bool{}
+				}
+				if en.user != nil && !users[k][*en.user] {
+					users[k][*en.user] = true
+					c[1]++
+				}
+				want[k] = c
+			}
+			var data struct {
+				LogStats []struct {
+					Start       time.Time
+					Level       string
+					Count       int
+					UniqueUsers int
+				}
+			}
+			who.e.query(t, `query($from: Time!, $to: Time!) { logStats(from: $from, to: $to, bucket: DAY, timezone: "Europe/Berlin") { start level count uniqueUsers } }`,
+				map[string]any{"from": from, "to": to}, &data)
+			got := map[string][2]int{}
+			for _, b := range data.LogStats {
+				got[b.Start.UTC().Format(time.RFC3339)+"|"+b.Level] = [2]int{b.Count, b.UniqueUsers}
+			}
+			compareStats(t, "logStats "+who.name, got, want)
 		}
 	})
 }

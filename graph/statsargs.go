@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/multidb/multidb/ent/analytics/event"
 	"time"
 
 	"github.com/multidb/multidb/ent/analytics"
@@ -35,7 +36,7 @@ func statsGroups(in []*model.EventGroup) ([]stats.Group, error) {
 			if g.Path != nil {
 				return nil, apierror.BadInput("groupBy NAME takes no path")
 			}
-			out = append(out, stats.Group{Name: true})
+			out = append(out, stats.Group{Column: event.FieldName})
 		case model.EventGroupByProperty:
 			if g.Path == nil {
 				return nil, apierror.BadInput("groupBy PROPERTY needs a path, such as \"path\" or \"utm.source\"")

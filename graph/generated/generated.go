@@ -138,6 +138,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	LogStatsBucket struct {
+		Count       func(childComplexity int) int
+		End         func(childComplexity int) int
+		Level       func(childComplexity int) int
+		Start       func(childComplexity int) int
+		UniqueUsers func(childComplexity int) int
+	}
+
 	Mutation struct {
 		CreateLogEntry    func(childComplexity int, input logs.CreateLogEntryInput, id *uuid.UUID) int
 		CreateUser        func(childComplexity int, input users.CreateUserInput, password *string) int
@@ -164,6 +172,7 @@ type ComplexityRoot struct {
 		Events       func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) int
 		Funnel       func(childComplexity int, steps []string, within string, from time.Time, to time.Time, where *analytics.EventWhereInput) int
 		LogEntries   func(childComplexity int, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) int
+		LogStats     func(childComplexity int, where *logs.LogEntryWhereInput, from time.Time, to time.Time, byLevel bool, bucket *model.StatsBucket, timezone *string) int
 		Me           func(childComplexity int) int
 		Node         func(childComplexity int, id uuid.UUID) int
 		Nodes        func(childComplexity int, ids []uuid.UUID) int
@@ -230,6 +239,7 @@ type QueryResolver interface {
 	Me(ctx context.Context) (*users.User, error)
 	EventStats(ctx context.Context, where *analytics.EventWhereInput, from time.Time, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) ([]*model.EventStatsBucket, error)
 	Funnel(ctx context.Context, steps []string, within string, from time.Time, to time.Time, where *analytics.EventWhereInput) ([]*model.FunnelStep, error)
+	LogStats(ctx context.Context, where *logs.LogEntryWhereInput, from time.Time, to time.Time, byLevel bool, bucket *model.StatsBucket, timezone *string) ([]*model.LogStatsBucket, error)
 	Events(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *analytics.EventOrder, where *analytics.EventWhereInput) (*analytics.EventConnection, error)
 	AuditEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.AuditEntryOrder, where *logs.AuditEntryWhereInput) (*logs.AuditEntryConnection, error)
 	LogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error)
@@ -578,6 +588,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogEntryEdge.Node(childComplexity), true
 
+	case "LogStatsBucket.count":
+		if e.ComplexityRoot.LogStatsBucket.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStatsBucket.Count(childComplexity), true
+	case "LogStatsBucket.end":
+		if e.ComplexityRoot.LogStatsBucket.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStatsBucket.End(childComplexity), true
+	case "LogStatsBucket.level":
+		if e.ComplexityRoot.LogStatsBucket.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStatsBucket.Level(childComplexity), true
+	case "LogStatsBucket.start":
+		if e.ComplexityRoot.LogStatsBucket.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStatsBucket.Start(childComplexity), true
+	case "LogStatsBucket.uniqueUsers":
+		if e.ComplexityRoot.LogStatsBucket.UniqueUsers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogStatsBucket.UniqueUsers(childComplexity), true
+
 	case "Mutation.createLogEntry":
 		if e.ComplexityRoot.Mutation.CreateLogEntry == nil {
 			break
@@ -760,6 +801,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.LogEntries(childComplexity, args["after"].(*entgql.Cursor[uuid.UUID]), args["first"].(*int), args["before"].(*entgql.Cursor[uuid.UUID]), args["last"].(*int), args["orderBy"].(*logs.LogEntryOrder), args["where"].(*logs.LogEntryWhereInput)), true
+	case "Query.logStats":
+		if e.ComplexityRoot.Query.LogStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_logStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.LogStats(childComplexity, args["where"].(*logs.LogEntryWhereInput), args["from"].(time.Time), args["to"].(time.Time), args["byLevel"].(bool), args["bucket"].(*model.StatsBucket), args["timezone"].(*string)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -1456,6 +1508,66 @@ extend type User {
     """
     timezone: String
   ): [EventStatsBucket!]!
+}
+
+"""
+One bucket of logStats: a time bucket (when ` + "`" + `bucket` + "`" + ` was given) and a level (when ` + "`" + `byLevel` + "`" + `).
+"""
+type LogStatsBucket {
+  """
+  The start of the time bucket; null without ` + "`" + `bucket` + "`" + `.
+  """
+  start: Time
+  """
+  The end of the time bucket (the next one's start); null without ` + "`" + `bucket` + "`" + `.
+  """
+  end: Time
+  """
+  The level of the entries; null unless ` + "`" + `byLevel` + "`" + `.
+  """
+  level: LogEntryLevel
+  """
+  How many log entries fall in the bucket.
+  """
+  count: Int!
+  """
+  How many distinct users those entries belong to (entries of no user are not counted), exact.
+  """
+  uniqueUsers: Int!
+}
+
+extend type Query {
+  """
+  Counts of log entries per time bucket and level, over the entries the viewer may read (an
+  ADMIN's cover every entry, a USER's their own), in one statement, with the bounds of
+  eventStats (STATS_MAX_BUCKETS, IANA time zones).
+  """
+  logStats(
+    """
+    Which entries count, as in Query.logEntries.
+    """
+    where: LogEntryWhereInput
+    """
+    The first instant counted (inclusive).
+    """
+    from: Time!
+    """
+    The end of the range (exclusive); after ` + "`" + `from` + "`" + `.
+    """
+    to: Time!
+    """
+    Whether to count each level apart.
+    """
+    byLevel: Boolean! = true
+    """
+    The time bucket; none gives one bucket per level over the whole range.
+    """
+    bucket: StatsBucket
+    """
+    The IANA time zone of the buckets; UTC when not given.
+    """
+    timezone: String
+  ): [LogStatsBucket!]!
 }
 `, BuiltIn: false},
 	{Name: "../ent/analytics.graphqls", Input: `# Code generated by entgql, DO NOT EDIT.
@@ -2565,6 +2677,22 @@ func (ec *executionContext) childFields_LogEntryEdge(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type LogEntryEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_LogStatsBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_LogStatsBucket_start(ctx, field)
+	case "end":
+		return ec.fieldContext_LogStatsBucket_end(ctx, field)
+	case "level":
+		return ec.fieldContext_LogStatsBucket_level(ctx, field)
+	case "count":
+		return ec.fieldContext_LogStatsBucket_count(ctx, field)
+	case "uniqueUsers":
+		return ec.fieldContext_LogStatsBucket_uniqueUsers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogStatsBucket", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -3200,6 +3328,60 @@ func (ec *executionContext) field_Query_logEntries_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_logStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*logs.LogEntryWhereInput, error) {
+			return ec.unmarshalOLogEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "byLevel",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["byLevel"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "bucket",
+		func(ctx context.Context, v any) (*model.StatsBucket, error) {
+			return ec.unmarshalOStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐStatsBucket(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["bucket"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "timezone",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timezone"] = arg5
 	return args, nil
 }
 
@@ -4820,6 +5002,121 @@ func (ec *executionContext) fieldContext_LogEntryEdge_cursor(_ context.Context, 
 	return graphql.NewScalarFieldContext("LogEntryEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _LogStatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStatsBucket_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LogStatsBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LogStatsBucket_end(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStatsBucket_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LogStatsBucket_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LogStatsBucket_level(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStatsBucket_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *logentry.Level) graphql.Marshaler {
+			return ec.marshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LogStatsBucket_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "LogEntryLevel")
+}
+
+func (ec *executionContext) _LogStatsBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStatsBucket_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogStatsBucket_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LogStatsBucket_uniqueUsers(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogStatsBucket_uniqueUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UniqueUsers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogStatsBucket_uniqueUsers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Mutation_signUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5512,6 +5809,50 @@ func (ec *executionContext) fieldContext_Query_funnel(ctx context.Context, field
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_funnel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_logStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_logStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().LogStats(ctx, fc.Args["where"].(*logs.LogEntryWhereInput), fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["byLevel"].(bool), fc.Args["bucket"].(*model.StatsBucket), fc.Args["timezone"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LogStatsBucket) graphql.Marshaler {
+			return ec.marshalNLogStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucketᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_logStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogStatsBucket(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_logStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10423,6 +10764,59 @@ func (ec *executionContext) _LogEntryEdge(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var logStatsBucketImplementors = []string{"LogStatsBucket"}
+
+func (ec *executionContext) _LogStatsBucket(ctx context.Context, sel ast.SelectionSet, obj *model.LogStatsBucket) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logStatsBucketImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogStatsBucket")
+		case "start":
+			out.Values[i] = ec._LogStatsBucket_start(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._LogStatsBucket_end(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "level":
+			out.Values[i] = ec._LogStatsBucket_level(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._LogStatsBucket_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "uniqueUsers":
+			out.Values[i] = ec._LogStatsBucket_uniqueUsers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -10625,6 +11019,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_funnel(ctx, field)
+				})
+		case "logStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_logStats(ctx, field)
 				})
 		case "events":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -11535,6 +11935,30 @@ func (ec *executionContext) marshalNLogEntryOrderField2ᚖgithubᚗcomᚋmultidb
 func (ec *executionContext) unmarshalNLogEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInput(ctx context.Context, v any) (*logs.LogEntryWhereInput, error) {
 	res, err := ec.unmarshalInputLogEntryWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLogStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LogStatsBucket) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLogStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucket(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLogStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucket(ctx context.Context, sel ast.SelectionSet, v *model.LogStatsBucket) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LogStatsBucket!")
+		return graphql.Null
+	}
+	return ec._LogStatsBucket(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/ent/users"
 )
 
@@ -62,6 +63,20 @@ type FunnelStep struct {
 	Users int `json:"users"`
 	// users divided by the previous step's users (1 for the first step; 0 when the previous has none).
 	Conversion float64 `json:"conversion"`
+}
+
+// One bucket of logStats: a time bucket (when `bucket` was given) and a level (when `byLevel`).
+type LogStatsBucket struct {
+	// The start of the time bucket; null without `bucket`.
+	Start *time.Time `json:"start,omitempty"`
+	// The end of the time bucket (the next one's start); null without `bucket`.
+	End *time.Time `json:"end,omitempty"`
+	// The level of the entries; null unless `byLevel`.
+	Level *logentry.Level `json:"level,omitempty"`
+	// How many log entries fall in the bucket.
+	Count int `json:"count"`
+	// How many distinct users those entries belong to (entries of no user are not counted), exact.
+	UniqueUsers int `json:"uniqueUsers"`
 }
 
 // The mutations are declared in mutations.graphqls.

@@ -19,6 +19,8 @@ import (
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/event"
+	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/graph/apierror"
 )
 
@@ -39,12 +41,27 @@ const DefaultMaxBuckets = 1000
 // MaxGroups is how many groupBy entries one query may have.
 const MaxGroups = 3
 
-// Group is one groupBy entry: the event name, or a property of the event's properties at a
-// path of object keys.
+// Group is one groupBy entry: a column (the event name, the log level), or a property of
+// the row's JSON column at a path of object keys.
 type Group struct {
-	Name bool
-	Path []string
+	Column string
+	Path   []string
 }
+
+// Table is what the statements need to know of the table they aggregate.
+type Table struct {
+	Name    string
+	Columns []string
+	Time    string // the instant of a row
+	User    string // the owner, counted by uniqueUsers
+	JSON    string // the column a property path reads
+}
+
+// The tables with stats.
+var (
+	EventTable = Table{Name: event.Table, Columns: event.Columns, Time: event.FieldOccurredAt, User: event.FieldUserID, JSON: event.FieldProperties}
+	LogTable   = Table{Name: logentry.Table, Columns: logentry.Columns, Time: logentry.FieldCreatedAt, User: logentry.FieldUserID, JSON: logentry.FieldFields}
+)
 
 // pathKey is one key of a property path: plain identifiers only, so that a path is never SQL.
 var pathKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
@@ -198,7 +215,7 @@ func Events(ctx context.Context, q *analytics.EventQuery, s Spec) ([]Row, error)
 	if err != nil {
 		return nil, err
 	}
-	return rows[uuid.Nil], nil
+	return rows[uuid.Nil], nil // ungrouped by user: every row has the zero user
 }
 
 // EventsByUser answers s for each user of ids, in one statement: the rows of User.eventStats
@@ -211,15 +228,44 @@ func EventsByUser(ctx context.Context, q *analytics.EventQuery, s Spec, ids []uu
 	return events(ctx, q, s, ids)
 }
 
+// Logs answers s over the log entries q reads, in one statement, as Events does.
+func Logs(ctx context.Context, q *logs.LogEntryQuery, s Spec) ([]Row, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
+	q.Where(logentry.CreatedAtGTE(s.From), logentry.CreatedAtLT(s.To))
+	var rows []statRow
+	err := q.Modify(func(sel *sql.Selector) { reshapeStats(sel, LogTable, s, false, s.Max+1) }).Scan(ctx, &rows)
+	if err != nil {
+		return nil, apierror.Database("logs", err)
+	}
+	out, err := convert(rows, s, 1)
+	if err != nil {
+		return nil, apierror.Database("logs", err)
+	}
+	return out[uuid.Nil], nil
+}
+
 // events runs the statement; with ids, grouped by user too.
 func events(ctx context.Context, q *analytics.EventQuery, s Spec, ids []uuid.UUID) (map[uuid.UUID][]Row, error) {
 	q.Where(event.OccurredAtGTE(s.From), event.OccurredAtLT(s.To))
 	var rows []statRow
-	err := q.Modify(func(sel *sql.Selector) { reshapeStats(sel, s, ids != nil, s.Max*max(len(ids), 1)+1) }).Scan(ctx, &rows)
+	err := q.Modify(func(sel *sql.Selector) { reshapeStats(sel, EventTable, s, ids != nil, s.Max*max(len(ids), 1)+1) }).Scan(ctx, &rows)
 	if err != nil {
 		return nil, apierror.Database("analytics", err)
 	}
-	if len(rows) > s.Max*max(len(ids), 1) {
+	out, err := convert(rows, s, max(len(ids), 1))
+	if err != nil && !isInput(err) {
+		return nil, apierror.Database("analytics", err)
+	}
+	return out, err
+}
+
+func isInput(err error) bool { return apierror.CodeOf(err) == apierror.BadUserInput }
+
+// convert reads the rows of the statement, for parents parents (users, or 1).
+func convert(rows []statRow, s Spec, parents int) (map[uuid.UUID][]Row, error) {
+	if len(rows) > s.Max*parents {
 		return nil, apierror.BadInput("the answer has more than STATS_MAX_BUCKETS (%d) buckets: narrow where, groupBy or the range", s.Max)
 	}
 	out := map[uuid.UUID][]Row{}
@@ -228,7 +274,7 @@ func events(ctx context.Context, q *analytics.EventQuery, s Spec, ids []uuid.UUI
 		if s.Bucket != "" {
 			local, err := time.ParseInLocation(wallLayout, r.B.String, time.UTC)
 			if err != nil {
-				return nil, apierror.Database("analytics", fmt.Errorf("bucket %q: %w", r.B.String, err))
+				return nil, fmt.Errorf("bucket %q: %w", r.B.String, err)
 			}
 			start := wall(local.Year(), local.Month(), local.Day(), local.Hour(), s.Loc)
 			end := Next(start, s.Bucket, s.Loc)
@@ -258,32 +304,32 @@ func events(ctx context.Context, q *analytics.EventQuery, s Spec, ids []uuid.UUI
 // there, before the grouping; both engines push them down to the table and its indexes.
 // The keys are computed inside so that the grouping is by plain columns: PostgreSQL would
 // not match two copies of an expression with separate parameters.
-func reshapeStats(sel *sql.Selector, s Spec, byUser bool, limit int) {
+func reshapeStats(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int) {
 	d := sel.Dialect()
-	t := sql.Dialect(d).Table(event.Table)
-	inner := sql.Dialect(d).Select(t.Columns(event.Columns...)...).From(t)
+	t := sql.Dialect(d).Table(tab.Name)
+	inner := sql.Dialect(d).Select(t.Columns(tab.Columns...)...).From(t)
 	var keys []string
 	if s.Bucket != "" {
-		inner.AppendSelectExprAs(bucketExpr(d, t.C(event.FieldOccurredAt), s), "b")
+		inner.AppendSelectExprAs(bucketExpr(d, t.C(tab.Time), s), "b")
 		keys = append(keys, "b")
 	}
 	for i, g := range s.Groups {
 		name := fmt.Sprintf("k%d", i)
-		if g.Name {
-			inner.AppendSelectAs(t.C(event.FieldName), name)
+		if g.Column != "" {
+			inner.AppendSelectAs(t.C(g.Column), name)
 		} else {
-			inner.AppendSelectExprAs(propertyExpr(d, t.C(event.FieldProperties), g.Path), name)
+			inner.AppendSelectExprAs(propertyExpr(d, t.C(tab.JSON), g.Path), name)
 		}
 		keys = append(keys, name)
 	}
-	inner.As(event.Table)
+	inner.As(tab.Name)
 	if byUser {
-		keys = append([]string{event.FieldUserID}, keys...)
+		keys = append([]string{tab.User}, keys...)
 	}
 	out := sql.Dialect(d).Select(keys...).From(inner)
 	out.AppendSelectExprAs(sql.Expr("COUNT(*)"), "n")
 	out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
-		b.WriteString("COUNT(DISTINCT ").Ident(out.C(event.FieldUserID)).WriteString(")")
+		b.WriteString("COUNT(DISTINCT ").Ident(out.C(tab.User)).WriteString(")")
 	}), "u")
 	if len(keys) > 0 {
 		out.GroupBy(keys...)
