@@ -118,8 +118,10 @@ func reshapeFunnel(sel *sql.Selector, f FunnelSpec) {
 // funnelPrefix writes the WITH clause of a funnel, taking the predicates of top.
 type funnelPrefix struct {
 	sql.Builder
-	top *sql.Selector
-	f   FunnelSpec
+	top   *sql.Selector
+	f     FunnelSpec
+	p     *sql.Predicate // taken from top once: a second writing must not lose the rules
+	taken bool
 }
 
 // Query moves top's predicates into e, then writes the CTEs. It runs when top is written,
@@ -141,9 +143,15 @@ func (w *funnelPrefix) Query() (string, []any) {
 	}
 	base.As(event.Table)
 	e := b.Select(event.FieldUserID, event.FieldName, "t").From(base)
-	if p := w.top.P(); p != nil {
-		e.Where(p)
+	if !w.taken {
+		w.p, w.taken = w.top.P(), true
 		w.top.SetP(nil)
+	}
+	if w.p == nil {
+		// The range and the step names are always predicates: none means a change in ent.
+		e.Where(sql.False())
+	} else {
+		e.Where(w.p)
 	}
 	with := b.With("e").As(e)
 
