@@ -463,6 +463,11 @@ func TestStatsBounds(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) { e.wantError(t, eventStatsDoc, c.vars, "BAD_USER_INPUT", "eventStats") })
 		}
+		// No numbers for a caller who is not signed in, as no events.
+		anon := e.with(t)
+		day := map[string]any{"from": "2026-03-27T00:00:00Z", "to": "2026-03-29T00:00:00Z", "bucket": "DAY"}
+		anon.wantError(t, eventStatsDoc, day, "UNAUTHENTICATED", "eventStats")
+		anon.wantError(t, funnelDoc, map[string]any{"steps": []string{"signup", "checkout"}, "within": "1h", "from": day["from"], "to": day["to"]}, "UNAUTHENTICATED", "funnel")
 		// Groups multiply the buckets: 3 names over 2 days pass a cap of 4, found by the statement.
 		small := e.with(t, graph.WithViewer(testAdmin), graph.WithStatsMaxBuckets(4))
 		small.wantError(t, eventStatsDoc, map[string]any{"from": "2026-03-27T00:00:00Z", "to": "2026-03-29T00:00:00Z", "bucket": "DAY", "groupBy": []map[string]any{{"by": "NAME"}}}, "BAD_USER_INPUT", "eventStats")
