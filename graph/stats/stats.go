@@ -326,7 +326,15 @@ func reshapeStats(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int) 
 	if byUser {
 		keys = append([]string{tab.User}, keys...)
 	}
-	out := sql.Dialect(d).Select(keys...).From(inner)
+	out := sql.Dialect(d).Select().From(inner)
+	for _, k := range keys {
+		if k == "b" && d == dialect.Postgres {
+			// GROUP BY b below is the inner column (PostgreSQL prefers input columns there).
+			out.AppendSelectExprAs(sql.Expr(pgWall), "b")
+		} else {
+			out.AppendSelect(k)
+		}
+	}
 	out.AppendSelectExprAs(sql.Expr("COUNT(*)"), "n")
 	out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
 		b.WriteString("COUNT(DISTINCT ").Ident(out.C(tab.User)).WriteString(")")
@@ -339,13 +347,19 @@ func reshapeStats(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int) 
 	*sel = *out
 }
 
-// bucketExpr is the local wall time of the start of col's bucket, as text in wallLayout.
+// pgWall writes PostgreSQL's bucket, a timestamp without time zone, in wallLayout.
+const pgWall = `to_char("b", 'YYYY-MM-DD HH24:MI:SS')`
+
+// bucketExpr is the local wall time of the start of col's bucket: as text in wallLayout on
+// SQLite, as a timestamp on PostgreSQL (see pgWall).
 func bucketExpr(d string, col string, s Spec) sql.Querier {
 	if d == dialect.Postgres {
 		unit := map[Bucket]string{Hour: "hour", Day: "day", Week: "week", Month: "month"}[s.Bucket]
+		// A timestamp, written as text by the outer statement (pgWall) once per bucket: to_char
+		// on every row took a third of the statement's time.
 		return sql.ExprFunc(func(b *sql.Builder) {
-			b.WriteString("to_char(date_trunc('" + unit + "', ").Ident(col).WriteString(" AT TIME ZONE ").
-				Arg(s.Loc.String()).WriteString("), 'YYYY-MM-DD HH24:MI:SS')")
+			b.WriteString("date_trunc('" + unit + "', ").Ident(col).WriteString(" AT TIME ZONE ").
+				Arg(s.Loc.String()).WriteString(")")
 		})
 	}
 	// SQLite has no time zones: the local time is the Unix time plus the zone's offset at that
