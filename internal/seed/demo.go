@@ -66,6 +66,14 @@ func demoEvents(ctx context.Context, c *database.Clients) error {
 	for i, u := range DemoUsers {
 		for j := 0; j < 12+4*i; j++ {
 			name := demoEventNames[j%len(demoEventNames)]
+			// The funnel signup → cart:add → checkout narrows, as a dashboard's would: every user
+			// signs up, four add to the cart, two of those check out.
+			switch {
+			case name == "cart:add" && i == 4:
+				name = "search"
+			case name == "checkout" && i%2 == 1:
+				name = "page.view"
+			}
 			creates = append(creates, c.Analytics.Event.Create().
 				SetUserID(u.ID).
 				SetName(name).

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/multidb/multidb/ent/analytics/event"
 	"github.com/multidb/multidb/ent/users/user"
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/database"
@@ -76,6 +77,20 @@ func TestDevelopmentSeedsAreIdempotent(t *testing.T) {
 				if n, err := set.Logs.LogEntry.Query().Where(logOf(u)).Count(ctx); err != nil || n == 0 {
 					t.Errorf("user %s: %d log entries (err %v), want some", u.Email, n, err)
 				}
+			}
+			// The demo funnel narrows: some demo users check out, some do not.
+			var buyers int
+			for _, u := range seed.DemoUsers {
+				ok, err := set.Analytics.Event.Query().Where(eventOf(u), event.Name("checkout")).Exist(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ok {
+					buyers++
+				}
+			}
+			if buyers == 0 || buyers == len(seed.DemoUsers) {
+				t.Errorf("%d of %d demo users check out, want some but not all", buyers, len(seed.DemoUsers))
 			}
 			assertApplied(t, set, config.Development)
 
