@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -16,6 +17,8 @@ import (
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/graph"
+	"github.com/multidb/multidb/internal/config"
+	demoseed "github.com/multidb/multidb/internal/seed"
 )
 
 // rawEvent is an event as the test inserts it, for the brute-force answers.
@@ -637,6 +640,25 @@ func TestLogStats(t *testing.T) {
 				got[b.Start.UTC().Format(time.RFC3339)+"|"+b.Level] = [2]int{b.Count, b.UniqueUsers}
 			}
 			compareStats(t, "logStats "+who.name, got, want)
+		}
+	})
+}
+
+// TestDemoFunnel checks the funnel the README shows on the development seed: 5, 4, 2.
+func TestDemoFunnel(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		if _, err := demoseed.Run(context.Background(), e.set, demoseed.Seeders, config.Development, nil, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		var data struct{ Funnel []struct{ Users int } }
+		e.query(t, funnelDoc, map[string]any{"steps": []string{"signup", "cart:add", "checkout"}, "within": "24h",
+			"from": "2026-11-01T00:00:00Z", "to": "2026-11-03T00:00:00Z"}, &data)
+		got := []int{}
+		for _, s := range data.Funnel {
+			got = append(got, s.Users)
+		}
+		if !slices.Equal(got, []int{5, 4, 2}) {
+			t.Errorf("demo funnel: got %v, want [5 4 2]", got)
 		}
 	})
 }
