@@ -9,12 +9,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/generated"
 	"github.com/multidb/multidb/graph/limit"
+	"github.com/multidb/multidb/graph/live"
 	"github.com/multidb/multidb/graph/loader"
 	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
@@ -70,6 +72,10 @@ type options struct {
 	extensions        []graphql.HandlerExtension
 	cacheBytes        int
 	batchMax          int
+	live              live.Options
+	liveShutdown      context.Context
+	perConnection     int
+	sessionRecheck    time.Duration
 }
 
 // WithBatchMax sets how many operations one request may carry in a JSON array,
@@ -156,12 +162,14 @@ func WithAudit(a Auditor) Option {
 // loaders of the fields that cross databases.
 func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	o := options{
-		introspection: true,
-		log:           slog.Default(),
-		wait:          loader.DefaultWait,
-		maxBody:       DefaultMaxBodyBytes,
-		timeout:       DefaultRequestTimeout,
-		batchMax:      DefaultBatchMax,
+		introspection:  true,
+		log:            slog.Default(),
+		wait:           loader.DefaultWait,
+		maxBody:        DefaultMaxBodyBytes,
+		timeout:        DefaultRequestTimeout,
+		batchMax:       DefaultBatchMax,
+		perConnection:  live.DefaultMaxPerConnect,
+		sessionRecheck: DefaultSessionRecheck,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
 	o.perAccount = DefaultAccountLimit()
@@ -174,9 +182,16 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	accounts := account.New(clients.Users, account.Options{
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
 	})
-	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait}
+	feeds := newLiveFeeds(set, o.live)
+	if o.liveShutdown != nil {
+		context.AfterFunc(o.liveShutdown, feeds.hub.Close)
+	}
+	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait, live: feeds}
 	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers, Schema: PublicSchema()})
 	srv := handler.New(limit.Schema(exec, o.limits))
+	// SSE first: httpTransport would take its POSTs too.
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(websocketTransport(accounts, o.perConnection, o.sessionRecheck))
 	srv.AddTransport(httpTransport{
 		batchMax:  o.batchMax,
 		tokens:    o.limits.Tokens,

@@ -20,6 +20,7 @@ type Resolver struct {
 	clients  *database.Clients
 	accounts *account.Service
 	wait     time.Duration // of the batch loaders
+	live     *liveFeeds
 }
 
 // deletePayload turns what a deletion removed into the GraphQL payload.

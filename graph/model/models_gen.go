@@ -37,3 +37,6 @@ type RemovedRows struct {
 	Database string `json:"database"`
 	Count    int    `json:"count"`
 }
+
+type Subscription struct {
+}
