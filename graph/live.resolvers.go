@@ -16,12 +16,22 @@ import (
 	"github.com/multidb/multidb/graph/model"
 )
 
+// Node is the resolver for the node field.
+func (r *eventStreamEdgeResolver) Node(ctx context.Context, obj *model.EventStreamEdge) (*analytics.Event, error) {
+	return obj.Node, obj.Err
+}
+
 // Cursor is the resolver for the cursor field.
 func (r *eventStreamEdgeResolver) Cursor(ctx context.Context, obj *model.EventStreamEdge) (*entgql.Cursor[uuid.UUID], error) {
 	if obj.Err != nil {
 		return nil, obj.Err
 	}
 	return &obj.Cursor, nil
+}
+
+// Node is the resolver for the node field.
+func (r *logEntryStreamEdgeResolver) Node(ctx context.Context, obj *model.LogEntryStreamEdge) (*logs.LogEntry, error) {
+	return obj.Node, obj.Err
 }
 
 // Cursor is the resolver for the cursor field.

@@ -383,3 +383,100 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveBounds checks the caps: subscriptions per connection, a slow consumer's buffer,
+// anonymous callers, and shutdown.
+func TestLiveBounds(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		shutdown, stop := context.WithCancel(context.Background())
+		defer stop()
+		o := liveOptions
+		o.Buffer = 2
+		h := e.with(t, graph.WithViewer(testAdmin), graph.WithLive(o), graph.WithMaxSubscriptionsPerConnection(2), graph.WithLiveShutdown(shutdown))
+
+		c, err := dialWS(t, h, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		started := func() { addLog(t, e, nil, logentry.LevelDEBUG, "started") }
+		// A connection's subscriptions start concurrently: wait for each.
+		c.subscribe("1", logTail, nil)
+		waitStarted(t, c, "1", started)
+		c.subscribe("2", logTail, nil)
+		waitStarted(t, c, "2", started)
+		c.subscribe("3", logTail, nil)
+		for {
+			s := c.next("logEntries")
+			if s.ID != "3" {
+				continue // a started row of 1 or 2
+			}
+			if len(s.Errors) == 0 || s.Errors[0].code() != "TOO_MANY_REQUESTS" {
+				t.Fatalf("the third subscription of a connection capped at 2: got %s %+v", s.Type, s.Errors)
+			}
+			break
+		}
+		c.send(wsMessage{ID: "2", Type: "complete"})
+
+		// A consumer that cannot take a wake-up's rows as fast as they come loses its
+		// subscription with SLOW_CONSUMER, never memory: 1,000 rows against a buffer of 2.
+		bulk := make([]*logs.LogEntryCreate, 1000)
+		for i := range bulk {
+			bulk[i] = e.set.Logs.LogEntry.Create().SetID(uuid.Must(uuid.NewV7())).SetMessage(fmt.Sprintf("bulk %d", i))
+		}
+		if _, err := e.set.Logs.LogEntry.CreateBulk(bulk...).Save(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			s := c.next("logEntries")
+			if s.ID == "1" && len(s.Errors) > 0 {
+				if s.Errors[0].code() != "SLOW_CONSUMER" {
+					t.Fatalf("got %s (%s), want SLOW_CONSUMER", s.Errors[0].code(), s.Errors[0].Message)
+				}
+				break
+			}
+		}
+		for {
+			m, err := c.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.ID == "1" && m.Type == "complete" {
+				break
+			}
+		}
+
+		// Anonymous callers have no stream.
+		anon, err := dialWS(t, e.with(t, graph.WithLive(o)), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon.subscribe("a", logTail, nil)
+		if s := anon.next("logEntries"); len(s.Errors) == 0 || s.Errors[0].code() != "UNAUTHENTICATED" {
+			t.Fatalf("anonymous: got %s %+v", s.Type, s.Errors)
+		}
+
+		// Shutdown completes the subscriptions and refuses new ones.
+		c.subscribe("4", logTail, nil)
+		waitStarted(t, c, "4", func() { addLog(t, e, nil, logentry.LevelDEBUG, "started") })
+		stop()
+		for {
+			m, err := c.read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.ID == "4" && m.Type == "complete" {
+				break
+			}
+		}
+	})
+}
+
+// TestLiveTokens checks connection_init: a bad token is never acknowledged.
+func TestLiveTokens(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithLive(liveOptions))
+		if _, err := dialWS(t, h, "mdb_not-a-real-token"); err == nil {
+			t.Fatal("a bad token: the connection was acknowledged")
+		}
+	})
+}

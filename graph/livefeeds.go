@@ -150,8 +150,7 @@ func streamError(err error) error {
 func (r *Resolver) subscribeLogEntries(ctx context.Context, where *logs.LogEntryWhereInput, after *entgql.Cursor[uuid.UUID]) (<-chan *model.LogEntryStreamEdge, error) {
 	return subscribe(ctx, r.live.logs, where, where != nil, after, func(d live.Delivery[*logs.LogEntry]) *model.LogEntryStreamEdge {
 		if d.Err != nil {
-			// An empty node, not nil: only the cursor field fails, so the client gets one error.
-			return &model.LogEntryStreamEdge{Node: &logs.LogEntry{}, Err: streamError(d.Err)}
+			return &model.LogEntryStreamEdge{Err: streamError(d.Err)}
 		}
 		return &model.LogEntryStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}}
 	})
@@ -160,7 +159,7 @@ func (r *Resolver) subscribeLogEntries(ctx context.Context, where *logs.LogEntry
 func (r *Resolver) subscribeEvents(ctx context.Context, where *analytics.EventWhereInput, after *entgql.Cursor[uuid.UUID]) (<-chan *model.EventStreamEdge, error) {
 	return subscribe(ctx, r.live.events, where, where != nil, after, func(d live.Delivery[*analytics.Event]) *model.EventStreamEdge {
 		if d.Err != nil {
-			return &model.EventStreamEdge{Node: &analytics.Event{}, Err: streamError(d.Err)}
+			return &model.EventStreamEdge{Err: streamError(d.Err)}
 		}
 		return &model.EventStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}}
 	})

@@ -211,12 +211,14 @@ type EventResolver interface {
 	User(ctx context.Context, obj *analytics.Event) (*users.User, error)
 }
 type EventStreamEdgeResolver interface {
+	Node(ctx context.Context, obj *model.EventStreamEdge) (*analytics.Event, error)
 	Cursor(ctx context.Context, obj *model.EventStreamEdge) (*entgql.Cursor[uuid.UUID], error)
 }
 type LogEntryResolver interface {
 	User(ctx context.Context, obj *logs.LogEntry) (*users.User, error)
 }
 type LogEntryStreamEdgeResolver interface {
+	Node(ctx context.Context, obj *model.LogEntryStreamEdge) (*logs.LogEntry, error)
 	Cursor(ctx context.Context, obj *model.LogEntryStreamEdge) (*entgql.Cursor[uuid.UUID], error)
 }
 type MutationResolver interface {
@@ -4032,7 +4034,7 @@ func (ec *executionContext) _EventStreamEdge_node(ctx context.Context, field gra
 			return ec.fieldContext_EventStreamEdge_node(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
+			return ec.Resolvers.EventStreamEdge().Node(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Event) graphql.Marshaler {
@@ -4046,8 +4048,8 @@ func (ec *executionContext) fieldContext_EventStreamEdge_node(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "EventStreamEdge",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Event(ctx, field)
 		},
@@ -4422,7 +4424,7 @@ func (ec *executionContext) _LogEntryStreamEdge_node(ctx context.Context, field 
 			return ec.fieldContext_LogEntryStreamEdge_node(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
+			return ec.Resolvers.LogEntryStreamEdge().Node(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *logs.LogEntry) graphql.Marshaler {
@@ -4436,8 +4438,8 @@ func (ec *executionContext) fieldContext_LogEntryStreamEdge_node(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "LogEntryStreamEdge",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LogEntry(ctx, field)
 		},
@@ -9744,10 +9746,11 @@ func (ec *executionContext) _EventStreamEdge(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("EventStreamEdge")
 		case "node":
-			out.Values[i] = ec._EventStreamEdge_node(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventStreamEdge_node(ctx, field, obj)
+				})
 		case "cursor":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -9933,10 +9936,11 @@ func (ec *executionContext) _LogEntryStreamEdge(ctx context.Context, sel ast.Sel
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("LogEntryStreamEdge")
 		case "node":
-			out.Values[i] = ec._LogEntryStreamEdge_node(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LogEntryStreamEdge_node(ctx, field, obj)
+				})
 		case "cursor":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

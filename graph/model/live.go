@@ -9,7 +9,7 @@ import (
 )
 
 // LogEntryStreamEdge is one message of the logEntries subscription: an entry and its cursor,
-// or, with Err set, the error the stream reports (its cursor field fails with it).
+// or, with Err set, the error the stream reports (its node and cursor fields fail with it).
 type LogEntryStreamEdge struct {
 	Node   *logs.LogEntry
 	Cursor entgql.Cursor[uuid.UUID]
