@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"entgo.io/contrib/entgql"
+	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/analytics"
@@ -30,6 +31,12 @@ type liveFeeds struct {
 func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 	hub := live.NewHub(o)
 	lc, ac := set.Clients.Logs, set.Clients.Analytics
+	listen := func(db, table string) func(func()) func() {
+		if d := set.Get(db); d != nil && d.Dialect() == dialect.Postgres {
+			return live.ListenPostgres(d.Config.DSN, live.Channel(table))
+		}
+		return nil // SQLite: the poll alone
+	}
 	return &liveFeeds{
 		hub: hub,
 		logs: live.NewFeed(hub, live.Table[*logs.LogEntry]{
@@ -47,7 +54,8 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 				got, err := q.IDs(ctx)
 				return idSet(got), apierror.Database("logs", err)
 			},
-			ID: func(e *logs.LogEntry) uuid.UUID { return e.ID },
+			ID:     func(e *logs.LogEntry) uuid.UUID { return e.ID },
+			Listen: listen("logs", logentry.Table),
 			Owner: func(e *logs.LogEntry) (uuid.UUID, bool) {
 				if e.UserID == nil {
 					return uuid.Nil, false
@@ -70,8 +78,9 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 				got, err := q.IDs(ctx)
 				return idSet(got), apierror.Database("analytics", err)
 			},
-			ID:    func(e *analytics.Event) uuid.UUID { return e.ID },
-			Owner: func(e *analytics.Event) (uuid.UUID, bool) { return e.UserID, true },
+			ID:     func(e *analytics.Event) uuid.UUID { return e.ID },
+			Owner:  func(e *analytics.Event) (uuid.UUID, bool) { return e.UserID, true },
+			Listen: listen("analytics", event.Table),
 		}),
 	}
 }

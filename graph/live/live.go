@@ -95,6 +95,9 @@ type Table[T any] struct {
 	// ID and Owner read a row; Owner's false means the row has no owner (admins only).
 	ID    func(T) uuid.UUID
 	Owner func(T) (uuid.UUID, bool)
+	// Listen, when set, wakes the feed when rows are committed (PostgreSQL's LISTEN) until the
+	// returned stop is called; the feed listens only while it has subscribers.
+	Listen func(wake func()) (stop func())
 }
 
 // Delivery is one message to a subscriber: a row and its cursor, or an error. An error with
@@ -282,6 +285,10 @@ func (f *Feed[T]) close() {
 // when the last one leaves, so that an idle feed holds no goroutine.
 func (f *Feed[T]) loop(done chan struct{}) {
 	defer close(done)
+	if f.table.Listen != nil {
+		stop := f.table.Listen(f.Wake)
+		defer stop()
+	}
 	timer := time.NewTimer(f.hub.opts.Poll)
 	defer timer.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -294,6 +301,7 @@ func (f *Feed[T]) loop(done chan struct{}) {
 		}
 	}()
 	for {
+		woken := false
 		select {
 		case <-f.stop:
 			f.mu.Lock()
@@ -301,6 +309,7 @@ func (f *Feed[T]) loop(done chan struct{}) {
 			f.mu.Unlock()
 			return
 		case <-f.wake:
+			woken = true
 		case <-timer.C:
 		}
 		f.mu.Lock()
@@ -314,7 +323,19 @@ func (f *Feed[T]) loop(done chan struct{}) {
 		if more {
 			f.Wake()
 		}
-		timer.Reset(f.hub.opts.Poll)
+		next := f.hub.opts.Poll
+		if woken {
+			// The rows that woke the feed are younger than the settle window: read again once
+			// they have settled rather than at the next poll.
+			next = min(next, f.hub.opts.Settle+5*time.Millisecond)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
 	}
 }
 
