@@ -1,9 +1,14 @@
 package graph_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +21,7 @@ import (
 	"github.com/multidb/multidb/graph"
 	"github.com/multidb/multidb/graph/live"
 	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/server"
 )
 
 // liveOptions make the tests' feeds read often, so that they finish quickly; the assertions
@@ -513,6 +519,118 @@ func TestLiveReplicas(t *testing.T) {
 		}
 		if strings.Join(got, ",") != "x1,x2,x3" {
 			t.Fatalf("the other replica delivered %v", got)
+		}
+	})
+}
+
+// TestLiveSSE streams over server-sent events (graphql-sse's distinct connections mode), with
+// the token in the request's Authorization header.
+func TestLiveSSE(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithLive(liveOptions))
+		alice := h.signUp(t, "alice.sse@example.com", "alice-live-password", "Alice")
+		aliceID := uuid.MustParse(alice.User.ID)
+		ctx, cancel := context.WithTimeout(context.Background(), liveWait)
+		defer cancel()
+		body := mustJSON(t, map[string]any{"query": logTail})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+alice.Token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if !strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream") {
+			t.Fatalf("got %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		events := make(chan string, 16)
+		go func() {
+			defer close(events)
+			sc := bufio.NewScanner(res.Body)
+			for sc.Scan() {
+				if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+					events <- data
+				}
+			}
+		}()
+		// Rows are written until one arrives: the stream starts when the server reads the request.
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			addLog(t, e, &aliceID, logentry.LevelINFO, "over sse")
+			select {
+			case data, ok := <-events:
+				if !ok {
+					t.Fatal("the stream ended")
+				}
+				if !strings.Contains(data, `"over sse"`) || !strings.Contains(data, `"cursor"`) {
+					t.Fatalf("got %s", data)
+				}
+				return
+			case <-tick.C:
+			case <-ctx.Done():
+				t.Fatal("no event arrived")
+			}
+		}
+	})
+}
+
+// TestLiveRevokedSession ends the subscriptions of a connection whose session is revoked.
+func TestLiveRevokedSession(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithLive(liveOptions), graph.WithSessionRecheck(100*time.Millisecond))
+		alice := h.signUp(t, "alice.revoked@example.com", "alice-live-password", "Alice")
+		aliceID := uuid.MustParse(alice.User.ID)
+		c, err := dialWS(t, h, alice.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.subscribe("a", logTail, nil)
+		waitStarted(t, c, "a", func() { addLog(t, e, &aliceID, logentry.LevelINFO, "started") })
+		h.as(alice.Token).query(t, `mutation { logOut }`, nil, nil)
+		for {
+			m, err := c.read()
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatal("the subscription outlived its revoked session")
+			}
+			if err != nil || (m.ID == "a" && m.Type == "complete") {
+				return // completed, or the connection closed: either ends the stream
+			}
+			if m.Type != "next" {
+				t.Fatalf("got %s %s", m.Type, m.Payload)
+			}
+		}
+	})
+}
+
+// TestLiveOrigins upgrades through the whole HTTP surface: a WebSocket from an origin that
+// CORS_ORIGINS lists is served, one from another origin is refused before the upgrade.
+func TestLiveOrigins(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		gql := graph.NewHandler(e.set, graph.WithViewer(testAdmin), graph.WithLive(liveOptions))
+		srv := httptest.NewServer(server.New(server.Options{GraphQL: gql, CORS: server.CORS{Origins: []string{"https://app.example.com"}}}))
+		defer srv.Close()
+		dial := func(origin string) (*coderws.Conn, *http.Response, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), liveWait)
+			defer cancel()
+			return coderws.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql", &coderws.DialOptions{
+				Subprotocols: []string{"graphql-transport-ws"},
+				HTTPHeader:   http.Header{"Origin": {origin}},
+			})
+		}
+		conn, _, err := dial("https://app.example.com")
+		if err != nil {
+			t.Fatalf("an allowed origin: %v", err)
+		}
+		conn.CloseNow()
+		_, res, err := dial("https://evil.example.com")
+		if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+			t.Fatalf("another origin: got %v, %v; want 403", res, err)
 		}
 	})
 }
