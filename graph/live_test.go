@@ -634,3 +634,41 @@ func TestLiveOrigins(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveOutage reports DATABASE_UNAVAILABLE once when the logs database cannot be read, and
+// resumes from the subscriber's cursor when it is back: the rows written meanwhile arrive.
+func TestLiveOutage(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithViewer(testAdmin), graph.WithLive(liveOptions))
+		c, err := dialWS(t, h, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.subscribe("o", logTail, nil)
+		waitStarted(t, c, "o", func() { addLog(t, e, nil, logentry.LevelINFO, "started") })
+		e.count.breakDB("logs", "down")
+		for {
+			s := c.next("logEntries")
+			if len(s.Errors) > 0 {
+				if s.Errors[0].code() != "DATABASE_UNAVAILABLE" || s.Errors[0].Extensions["database"] != "logs" {
+					t.Fatalf("got %+v, want DATABASE_UNAVAILABLE on logs", s.Errors[0])
+				}
+				break
+			}
+			if s.Type != "next" {
+				t.Fatalf("got %s", s.Type)
+			}
+		}
+		e.count.heal()
+		addLog(t, e, nil, logentry.LevelINFO, "after")
+		for {
+			s := c.next("logEntries")
+			if len(s.Errors) > 0 || s.Type != "next" {
+				t.Fatalf("after the outage: got %s %+v", s.Type, s.Errors)
+			}
+			if s.Node["message"] == "after" {
+				return
+			}
+		}
+	})
+}
