@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func envInt(name string, def int) int {
 }
 
 // TestLiveLoad (make bench-live) opens LIVE_SUBSCRIBERS events subscriptions over loopback
-// WebSockets (50 per connection, one connection per user) and ingests LIVE_RATE events/s
+// WebSockets (LIVE_PER_USER, 5, per connection, one connection per user) and ingests LIVE_RATE events/s
 // through trackEvents for LIVE_DURATION seconds, spread over the users. It reports delivery
 // latency (from the event's occurredAt, set when it is sent, to its arrival), missed and
 // duplicated deliveries (both must be 0), statements per second on analytics, and the
@@ -48,7 +49,9 @@ func TestLiveLoad(t *testing.T) {
 	subscribers := envInt("LIVE_SUBSCRIBERS", 1000)
 	rate := envInt("LIVE_RATE", 1000)
 	duration := time.Duration(envInt("LIVE_DURATION", 20)) * time.Second
-	const perConn = 50
+	// Each user holds LIVE_PER_USER subscriptions on one connection and receives its share of
+	// the events, as users tail their own rows.
+	perConn := min(envInt("LIVE_PER_USER", 5), 50)
 
 	count := newCounter()
 	set := testdb.OpenMigrated(t, config.Postgres, database.WithDriverWrapper(count.wrap))
@@ -71,6 +74,7 @@ func TestLiveLoad(t *testing.T) {
 		subs      []*sub
 		latMu     sync.Mutex
 		latencies []time.Duration
+		ended     atomic.Int64 // subscriptions ended by an error (SLOW_CONSUMER)
 		wg        sync.WaitGroup
 	)
 	userIDs := make([]uuid.UUID, nUsers)
@@ -121,7 +125,8 @@ func TestLiveLoad(t *testing.T) {
 					ID      string
 					Type    string
 					Payload struct {
-						Data struct {
+						Errors []json.RawMessage
+						Data   struct {
 							Events struct {
 								Node struct {
 									ID         string
@@ -132,6 +137,10 @@ func TestLiveLoad(t *testing.T) {
 					}
 				}
 				if json.Unmarshal(b, &m) != nil || m.Type != "next" || mine[m.ID] == nil {
+					continue
+				}
+				if len(m.Payload.Errors) > 0 {
+					ended.Add(1)
 					continue
 				}
 				n := m.Payload.Data.Events.Node
@@ -215,8 +224,8 @@ func TestLiveLoad(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("subscribers %d, %d events/s for %s: %d deliveries, latency p50 %s p99 %s, missed %d, duplicated %d, analytics statements %.1f/s (ingestion included), RSS %s",
-		len(subs), rate, duration, len(latencies), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), missed, dup, float64(stmts)/elapsed.Seconds(), rss)
+	t.Logf("subscribers %d, %d events/s for %s: %d deliveries, latency p50 %s p99 %s, missed %d, duplicated %d, ended by an error %d, analytics statements %.1f/s (ingestion included), RSS %s",
+		len(subs), rate, duration, len(latencies), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), missed, dup, ended.Load(), float64(stmts)/elapsed.Seconds(), rss)
 	if missed != 0 || dup != 0 {
 		t.Errorf("missed %d, duplicated %d: want 0 and 0", missed, dup)
 	}

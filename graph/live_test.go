@@ -353,7 +353,7 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			from := live.Boundary(time.Now().Add(-time.Minute))
-			var chans []<-chan live.Delivery[*logs.LogEntry]
+			var chans []<-chan *live.Delivery[*logs.LogEntry]
 			for i := range n {
 				v := auth.Viewer{UserID: uuid.New(), Role: auth.RoleUser}
 				if i%2 == 0 {

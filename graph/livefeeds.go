@@ -136,7 +136,7 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 		defer releaseConnectionSlot(ctx)
 		for d := range ch {
 			select {
-			case out <- to(d):
+			case out <- to(*d):
 			case <-ctx.Done():
 				// Drain so that the feed's buffer empties; it closes ch on its own.
 				for range ch {

@@ -29,7 +29,7 @@ import (
 const (
 	DefaultPoll          = 500 * time.Millisecond
 	DefaultSettle        = 500 * time.Millisecond
-	DefaultBuffer        = 256
+	DefaultBuffer        = 1024
 	DefaultBatch         = 1000
 	DefaultMaxPerViewer  = 100
 	DefaultMaxPerConnect = 50
@@ -47,7 +47,8 @@ type Options struct {
 	// Settle is how old a row's id must be before it is delivered (see the package comment).
 	Settle time.Duration
 	// Buffer is how many deliveries may wait for one subscriber; past it the subscription
-	// ends with ErrSlowConsumer.
+	// ends with ErrSlowConsumer. It exceeds Batch, so that one wake-up alone never overflows
+	// a subscriber that had read everything before it.
 	Buffer int
 	// Batch is the most rows one statement reads.
 	Batch int
@@ -178,7 +179,7 @@ type sub[T any] struct {
 	where    any
 	whereKey string
 	cursor   uuid.UUID // last row considered; only the loop writes it
-	ch       chan Delivery[T]
+	ch       chan *Delivery[T]
 	failing  bool // an error of the current outage was sent; only the loop uses it
 }
 
@@ -202,11 +203,11 @@ func (f *Feed[T]) Wake() {
 // Subscribe streams the rows after the cursor after (nil: from now) that v may read and
 // that pass where (nil: all; whereKey identifies it, equal keys for equal filters). The
 // channel is closed when ctx ends, after a final error, or at shutdown.
-func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID, where any, whereKey string) (<-chan Delivery[T], error) {
+func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID, where any, whereKey string) (<-chan *Delivery[T], error) {
 	if err := f.hub.acquire(v); err != nil {
 		return nil, err
 	}
-	s := &sub[T]{viewer: v, where: where, whereKey: whereKey, ch: make(chan Delivery[T], f.hub.opts.Buffer)}
+	s := &sub[T]{viewer: v, where: where, whereKey: whereKey, ch: make(chan *Delivery[T], f.hub.opts.Buffer)}
 	if after != nil {
 		s.cursor = *after
 	} else {
@@ -252,7 +253,7 @@ func (f *Feed[T]) remove(s *sub[T], err error) {
 	f.hub.release(s.viewer)
 	if err != nil {
 		select {
-		case s.ch <- Delivery[T]{Err: err, Final: true}:
+		case s.ch <- &Delivery[T]{Err: err, Final: true}:
 		default:
 		}
 	}
@@ -407,7 +408,7 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	last := ids[len(ids)-1]
 	for _, s := range subs {
 		if err := failed[s.whereKey]; err != nil {
-			f.send(s, Delivery[T]{Err: err})
+			f.send(s, &Delivery[T]{Err: err})
 			continue
 		}
 		for i, r := range rows {
@@ -417,7 +418,7 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 			if !f.visible(s, r) || (s.whereKey != "" && !matches[s.whereKey][ids[i]]) {
 				continue
 			}
-			if !f.send(s, Delivery[T]{Node: r, Cursor: ids[i]}) {
+			if !f.send(s, &Delivery[T]{Node: r, Cursor: ids[i]}) {
 				break
 			}
 		}
@@ -437,7 +438,7 @@ func (f *Feed[T]) visible(s *sub[T], r T) bool {
 }
 
 // send queues d for s without waiting; a full buffer ends the subscription.
-func (f *Feed[T]) send(s *sub[T], d Delivery[T]) bool {
+func (f *Feed[T]) send(s *sub[T], d *Delivery[T]) bool {
 	f.mu.Lock()
 	if _, ok := f.subs[s]; !ok {
 		f.mu.Unlock()
@@ -468,7 +469,7 @@ func (f *Feed[T]) dropSlow(s *sub[T]) {
 	for len(s.ch) > 0 {
 		<-s.ch
 	}
-	s.ch <- Delivery[T]{Err: ErrSlowConsumer, Final: true}
+	s.ch <- &Delivery[T]{Err: ErrSlowConsumer, Final: true}
 	close(s.ch)
 }
 
@@ -477,7 +478,7 @@ func (f *Feed[T]) broadcast(subs []*sub[T], err error) {
 	for _, s := range subs {
 		if !s.failing {
 			s.failing = true
-			f.send(s, Delivery[T]{Err: err})
+			f.send(s, &Delivery[T]{Err: err})
 		}
 	}
 }
