@@ -234,7 +234,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 
 	var h http.Handler = srv
 	h = authenticate(accounts, o.viewer, o.clientAddr, o.log, h)
-	h = withTimeout(o.timeout, h)
+	h = withTimeout(o.timeout, o.limits.Tokens, h)
 	return limitBody(o.maxBody, h)
 }
 

@@ -527,7 +527,9 @@ func TestLiveReplicas(t *testing.T) {
 // the token in the request's Authorization header.
 func TestLiveSSE(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *env) {
-		h := e.with(t, graph.WithLive(liveOptions))
+		// A subscription outlives REQUEST_TIMEOUT: it is the client's to end.
+		const timeout = 500 * time.Millisecond
+		h := e.with(t, graph.WithLive(liveOptions), graph.WithRequestTimeout(timeout))
 		alice := h.signUp(t, "alice.sse@example.com", "alice-live-password", "Alice")
 		aliceID := uuid.MustParse(alice.User.ID)
 		ctx, cancel := context.WithTimeout(context.Background(), liveWait)
@@ -571,7 +573,14 @@ func TestLiveSSE(t *testing.T) {
 				if !strings.Contains(data, `"over sse"`) || !strings.Contains(data, `"cursor"`) {
 					t.Fatalf("got %s", data)
 				}
-				return
+				time.Sleep(2 * timeout)
+				addLog(t, e, &aliceID, logentry.LevelINFO, "after the timeout")
+				for data := range events {
+					if strings.Contains(data, `"after the timeout"`) {
+						return
+					}
+				}
+				t.Fatal("the stream ended at the request's time limit")
 			case <-tick.C:
 			case <-ctx.Done():
 				t.Fatal("no event arrived")

@@ -1,15 +1,20 @@
 package graph
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/live"
@@ -43,10 +48,29 @@ func WithSessionRecheck(d time.Duration) Option {
 	return func(opts *options) { opts.sessionRecheck = d }
 }
 
-// streaming reports whether r opens a stream (a WebSocket or SSE), which lives longer than a
-// request's time limit.
-func streaming(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+// streaming reports whether r opens a stream, which lives longer than a request's time limit:
+// a WebSocket, or a subscription over SSE (a query sent over SSE keeps the limit). The body
+// is already in memory (limitBody); it is put back for the transport.
+func streaming(r *http.Request, tokens int) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return true
+	}
+	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") || r.Body == nil {
+		return false
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return false
+	}
+	var p struct {
+		Query         string `json:"query"`
+		OperationName string `json:"operationName"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return false
+	}
+	return operationType(&graphql.RawParams{Query: p.Query, OperationName: p.OperationName}, tokens) == ast.Subscription
 }
 
 // connSlots counts the subscriptions of one WebSocket connection.
