@@ -97,6 +97,10 @@ check-scaffold: ## In a temporary copy: make database NAME=billing, make schema 
 bench: ## Seed a large PostgreSQL data set (10,000 users, 1M events, 300,000 log entries) and run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5s ./bench/
 
+.PHONY: bench-live
+bench-live: ## Live load on PostgreSQL: LIVE_SUBSCRIBERS (1000) subscriptions, LIVE_RATE (1000) events/s for LIVE_DURATION (20) s
+	$(GO) test -tags live -run '^TestLiveLoad$$' -count=1 -v -timeout 10m ./bench/
+
 .PHONY: soak
 soak: ## 60s of mixed load against the real binary on PostgreSQL: latency, errors, leaks, lost writes
 	SOAK_DURATION=$(or $(SOAK_DURATION),60s) $(GO) test -tags soak -run '^TestSoak$$' -count=1 -v -timeout 10m ./internal/faults/

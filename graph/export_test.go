@@ -3,7 +3,10 @@ package graph
 import (
 	"net/http"
 
+	"github.com/multidb/multidb/ent/logs"
+	"github.com/multidb/multidb/graph/live"
 	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/database"
 )
 
 // WithViewer serves every request that carries no bearer token as v. It exists for tests
@@ -18,4 +21,10 @@ func WithViewer(v auth.Viewer) Option {
 // peer, so that tests can act from many addresses.
 func WithClientAddressHeader(name string) Option {
 	return func(o *options) { o.clientAddr = func(r *http.Request) string { return r.Header.Get(name) } }
+}
+
+// LiveLogFeed returns the feed of log entries a handler over set would use, for tests that
+// drive its wake-ups themselves (live.Options.Poll below zero).
+func LiveLogFeed(set *database.Set, o live.Options) *live.Feed[*logs.LogEntry] {
+	return newLiveFeeds(set, o).logs
 }

@@ -10,12 +10,14 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/graph/generated"
 	"github.com/multidb/multidb/graph/limit"
+	"github.com/multidb/multidb/graph/live"
 	"github.com/multidb/multidb/graph/loader"
 	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
@@ -72,6 +74,10 @@ type options struct {
 	cacheBytes        int
 	batchMax          int
 	statsMaxBuckets   int
+	live              live.Options
+	liveShutdown      context.Context
+	perConnection     int
+	sessionRecheck    time.Duration
 }
 
 // WithStatsMaxBuckets caps the buckets of one eventStats answer (STATS_MAX_BUCKETS),
@@ -171,6 +177,8 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		timeout:         DefaultRequestTimeout,
 		batchMax:        DefaultBatchMax,
 		statsMaxBuckets: stats.DefaultMaxBuckets,
+		perConnection:   live.DefaultMaxPerConnect,
+		sessionRecheck:  DefaultSessionRecheck,
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
 	o.perAccount = DefaultAccountLimit()
@@ -183,9 +191,16 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	accounts := account.New(clients.Users, account.Options{
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
 	})
-	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait, statsMax: o.statsMaxBuckets}
+	feeds := newLiveFeeds(set, o.live)
+	if o.liveShutdown != nil {
+		context.AfterFunc(o.liveShutdown, feeds.hub.Close)
+	}
+	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait, statsMax: o.statsMaxBuckets, live: feeds}
 	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers, Schema: PublicSchema()})
 	srv := handler.New(limit.Schema(exec, o.limits))
+	// SSE first: httpTransport would take its POSTs too.
+	srv.AddTransport(transport.SSE{})
+	srv.AddTransport(websocketTransport(accounts, o.perConnection, o.sessionRecheck))
 	srv.AddTransport(httpTransport{
 		batchMax:  o.batchMax,
 		tokens:    o.limits.Tokens,
@@ -228,7 +243,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 
 	var h http.Handler = srv
 	h = authenticate(accounts, o.viewer, o.clientAddr, o.log, h)
-	h = withTimeout(o.timeout, h)
+	h = withTimeout(o.timeout, o.limits.Tokens, h)
 	return limitBody(o.maxBody, h)
 }
 

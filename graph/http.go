@@ -49,11 +49,17 @@ func limitBody(max int64, next http.Handler) http.Handler {
 // withTimeout gives each request a deadline. Every statement runs with the request's context,
 // so when it passes the drivers cancel what is still running, and the fields still waiting
 // fail with TIMEOUT.
-func withTimeout(d time.Duration, next http.Handler) http.Handler {
+func withTimeout(d time.Duration, tokens int, next http.Handler) http.Handler {
 	if d <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if streaming(r, tokens) {
+			// A subscription lasts as long as its client wants; its statements run with
+			// their own deadlines.
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))

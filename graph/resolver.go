@@ -21,6 +21,7 @@ type Resolver struct {
 	accounts *account.Service
 	wait     time.Duration // of the batch loaders
 	statsMax int           // STATS_MAX_BUCKETS
+	live     *liveFeeds
 }
 
 // deletePayload turns what a deletion removed into the GraphQL payload.

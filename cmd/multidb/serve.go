@@ -98,7 +98,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	// Audit entries go to the logs database in the background; a slow or failing logs
 	// database costs dropped (and counted) entries, never a slower mutation.
 	auditor := audit.New(set.Logs, audit.Options{Buffer: auditBuffer, Dropped: m, Unstorable: m, Logger: log})
-	gopts = append(gopts, graph.WithLogger(log), graph.WithAudit(auditor), graph.WithExtension(m.GraphQL()))
+	gopts = append(gopts, graph.WithLogger(log), graph.WithAudit(auditor), graph.WithExtension(m.GraphQL()),
+		// Subscriptions complete when shutdown begins, so that clients resume elsewhere.
+		graph.WithLiveShutdown(ctx))
 	metricsAddr, metricsPublic, err := metricsSettings(cfg)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ const (
 	// BadRequest refuses an HTTP request that carries no GraphQL operation: a body that is
 	// not JSON, a query that is missing or not a string, another content type, a batch too big.
 	BadRequest = "BAD_REQUEST"
+	// SlowConsumer ends a subscription whose client read its messages slower than they came,
+	// past the subscription's buffer: resubscribe with the last cursor received.
+	SlowConsumer = "SLOW_CONSUMER"
 	// MethodNotAllowed refuses a mutation by GET, or a method other than GET and POST.
 	MethodNotAllowed = "METHOD_NOT_ALLOWED"
 )

@@ -38,9 +38,12 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AuditEntry() AuditEntryResolver
 	Event() EventResolver
+	EventStreamEdge() EventStreamEdgeResolver
 	LogEntry() LogEntryResolver
+	LogEntryStreamEdge() LogEntryStreamEdgeResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 }
 
@@ -110,6 +113,11 @@ type ComplexityRoot struct {
 		UniqueUsers func(childComplexity int) int
 	}
 
+	EventStreamEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	FunnelStep struct {
 		Conversion func(childComplexity int) int
 		Name       func(childComplexity int) int
@@ -134,6 +142,11 @@ type ComplexityRoot struct {
 	}
 
 	LogEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LogEntryStreamEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -184,6 +197,11 @@ type ComplexityRoot struct {
 		Database func(childComplexity int) int
 	}
 
+	Subscription struct {
+		Events     func(childComplexity int, where *analytics.EventWhereInput, after *entgql.Cursor[uuid.UUID]) int
+		LogEntries func(childComplexity int, where *logs.LogEntryWhereInput, after *entgql.Cursor[uuid.UUID]) int
+	}
+
 	User struct {
 		CreatedAt  func(childComplexity int) int
 		Email      func(childComplexity int) int
@@ -218,8 +236,16 @@ type AuditEntryResolver interface {
 type EventResolver interface {
 	User(ctx context.Context, obj *analytics.Event) (*users.User, error)
 }
+type EventStreamEdgeResolver interface {
+	Node(ctx context.Context, obj *model.EventStreamEdge) (*analytics.Event, error)
+	Cursor(ctx context.Context, obj *model.EventStreamEdge) (*entgql.Cursor[uuid.UUID], error)
+}
 type LogEntryResolver interface {
 	User(ctx context.Context, obj *logs.LogEntry) (*users.User, error)
+}
+type LogEntryStreamEdgeResolver interface {
+	Node(ctx context.Context, obj *model.LogEntryStreamEdge) (*logs.LogEntry, error)
+	Cursor(ctx context.Context, obj *model.LogEntryStreamEdge) (*entgql.Cursor[uuid.UUID], error)
 }
 type MutationResolver interface {
 	SignUp(ctx context.Context, email string, password string, name string) (*model.AuthPayload, error)
@@ -244,6 +270,10 @@ type QueryResolver interface {
 	AuditEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.AuditEntryOrder, where *logs.AuditEntryWhereInput) (*logs.AuditEntryConnection, error)
 	LogEntries(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *logs.LogEntryOrder, where *logs.LogEntryWhereInput) (*logs.LogEntryConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[uuid.UUID], first *int, before *entgql.Cursor[uuid.UUID], last *int, orderBy *users.UserOrder, where *users.UserWhereInput) (*users.UserConnection, error)
+}
+type SubscriptionResolver interface {
+	LogEntries(ctx context.Context, where *logs.LogEntryWhereInput, after *entgql.Cursor[uuid.UUID]) (<-chan *model.LogEntryStreamEdge, error)
+	Events(ctx context.Context, where *analytics.EventWhereInput, after *entgql.Cursor[uuid.UUID]) (<-chan *model.EventStreamEdge, error)
 }
 type UserResolver interface {
 	EventStats(ctx context.Context, obj *users.User, where *analytics.EventWhereInput, from time.Time, to time.Time, groupBy []*model.EventGroup, bucket *model.StatsBucket, timezone *string) ([]*model.EventStatsBucket, error)
@@ -488,6 +518,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventStatsBucket.UniqueUsers(childComplexity), true
 
+	case "EventStreamEdge.cursor":
+		if e.ComplexityRoot.EventStreamEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStreamEdge.Cursor(childComplexity), true
+	case "EventStreamEdge.node":
+		if e.ComplexityRoot.EventStreamEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventStreamEdge.Node(childComplexity), true
+
 	case "FunnelStep.conversion":
 		if e.ComplexityRoot.FunnelStep.Conversion == nil {
 			break
@@ -587,6 +630,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LogEntryEdge.Node(childComplexity), true
+
+	case "LogEntryStreamEdge.cursor":
+		if e.ComplexityRoot.LogEntryStreamEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntryStreamEdge.Cursor(childComplexity), true
+	case "LogEntryStreamEdge.node":
+		if e.ComplexityRoot.LogEntryStreamEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LogEntryStreamEdge.Node(childComplexity), true
 
 	case "LogStatsBucket.count":
 		if e.ComplexityRoot.LogStatsBucket.Count == nil {
@@ -865,6 +921,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RemovedRows.Database(childComplexity), true
 
+	case "Subscription.events":
+		if e.ComplexityRoot.Subscription.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.Events(childComplexity, args["where"].(*analytics.EventWhereInput), args["after"].(*entgql.Cursor[uuid.UUID])), true
+	case "Subscription.logEntries":
+		if e.ComplexityRoot.Subscription.LogEntries == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_logEntries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.LogEntries(childComplexity, args["where"].(*logs.LogEntryWhereInput), args["after"].(*entgql.Cursor[uuid.UUID])), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -1039,6 +1118,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1115,6 +1211,54 @@ type AuthPayload {
   token: String!
   expiresAt: Time!
   user: User!
+}
+`, BuiltIn: false},
+	{Name: "../schema/live.graphqls", Input: `# Live data: new rows streamed over WebSocket (graphql-transport-ws) or SSE.
+
+"""
+A log entry streamed by the logEntries subscription, with the cursor that resumes the stream
+right after it.
+"""
+type LogEntryStreamEdge {
+  "The new log entry."
+  node: LogEntry!
+  "Pass it as after to resume the stream after this entry, missing nothing."
+  cursor: Cursor!
+}
+
+"""
+An event streamed by the events subscription, with the cursor that resumes the stream right
+after it.
+"""
+type EventStreamEdge {
+  "The new event."
+  node: Event!
+  "Pass it as after to resume the stream after this event, missing nothing."
+  cursor: Cursor!
+}
+
+type Subscription {
+  """
+  New log entries the viewer may read, in id order, each once. Without after the stream
+  starts now; with the cursor of the last entry received it resumes right after that entry.
+  """
+  logEntries(
+    "Only the entries that match this filter."
+    where: LogEntryWhereInput
+    "Resume after this cursor (of a LogEntryStreamEdge or a logEntries page)."
+    after: Cursor
+  ): LogEntryStreamEdge!
+
+  """
+  New events the viewer may read, in id order, each once. Without after the stream starts
+  now; with the cursor of the last event received it resumes right after that event.
+  """
+  events(
+    "Only the events that match this filter."
+    where: EventWhereInput
+    "Resume after this cursor (of an EventStreamEdge or an events page)."
+    after: Cursor
+  ): EventStreamEdge!
 }
 `, BuiltIn: false},
 	{Name: "../schema/mutations.graphqls", Input: `# Who may do what: an ADMIN anything; a USER only to their own user, events and log entries
@@ -2621,6 +2765,16 @@ func (ec *executionContext) childFields_EventStatsBucket(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type EventStatsBucket", field.Name)
 }
 
+func (ec *executionContext) childFields_EventStreamEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_EventStreamEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_EventStreamEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventStreamEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_FunnelStep(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -2675,6 +2829,16 @@ func (ec *executionContext) childFields_LogEntryEdge(ctx context.Context, field 
 		return ec.fieldContext_LogEntryEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LogEntryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LogEntryStreamEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_LogEntryStreamEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_LogEntryStreamEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LogEntryStreamEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_LogStatsBucket(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3464,6 +3628,50 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*analytics.EventWhereInput, error) {
+			return ec.unmarshalOEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_logEntries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*logs.LogEntryWhereInput, error) {
+			return ec.unmarshalOLogEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -4598,6 +4806,61 @@ func (ec *executionContext) fieldContext_EventStatsBucket_uniqueUsers(_ context.
 	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Int")
 }
 
+func (ec *executionContext) _EventStreamEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventStreamEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStreamEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventStreamEdge().Node(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Event) graphql.Marshaler {
+			return ec.marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventStreamEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventStreamEdge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Event(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventStreamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventStreamEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventStreamEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventStreamEdge().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
+			return ec.marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventStreamEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventStreamEdge", field, true, true, "Cursor")
+}
+
 func (ec *executionContext) _FunnelStep_name(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5000,6 +5263,61 @@ func (ec *executionContext) _LogEntryEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_LogEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntryEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _LogEntryStreamEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LogEntryStreamEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntryStreamEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LogEntryStreamEdge().Node(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *logs.LogEntry) graphql.Marshaler {
+			return ec.marshalNLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntryStreamEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LogEntryStreamEdge",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LogEntryStreamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LogEntryStreamEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LogEntryStreamEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LogEntryStreamEdge().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
+			return ec.marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LogEntryStreamEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LogEntryStreamEdge", field, true, true, "Cursor")
 }
 
 func (ec *executionContext) _LogStatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
@@ -6155,6 +6473,94 @@ func (ec *executionContext) _RemovedRows_count(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_RemovedRows_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RemovedRows", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Subscription_logEntries(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_logEntries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().LogEntries(ctx, fc.Args["where"].(*logs.LogEntryWhereInput), fc.Args["after"].(*entgql.Cursor[uuid.UUID]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LogEntryStreamEdge) graphql.Marshaler {
+			return ec.marshalNLogEntryStreamEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogEntryStreamEdge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_logEntries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LogEntryStreamEdge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_logEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_events(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().Events(ctx, fc.Args["where"].(*analytics.EventWhereInput), fc.Args["after"].(*entgql.Cursor[uuid.UUID]))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventStreamEdge) graphql.Marshaler {
+			return ec.marshalNEventStreamEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStreamEdge(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventStreamEdge(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
@@ -10571,6 +10977,46 @@ func (ec *executionContext) _EventStatsBucket(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var eventStreamEdgeImplementors = []string{"EventStreamEdge"}
+
+func (ec *executionContext) _EventStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventStreamEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventStreamEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventStreamEdge")
+		case "node":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventStreamEdge_node(ctx, field, obj)
+				})
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventStreamEdge_cursor(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var funnelStepImplementors = []string{"FunnelStep"}
 
 func (ec *executionContext) _FunnelStep(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelStep) graphql.Marshaler {
@@ -10747,6 +11193,46 @@ func (ec *executionContext) _LogEntryEdge(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var logEntryStreamEdgeImplementors = []string{"LogEntryStreamEdge"}
+
+func (ec *executionContext) _LogEntryStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LogEntryStreamEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, logEntryStreamEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LogEntryStreamEdge")
+		case "node":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LogEntryStreamEdge_node(ctx, field, obj)
+				})
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LogEntryStreamEdge_cursor(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11117,6 +11603,28 @@ func (ec *executionContext) _RemovedRows(ctx context.Context, sel ast.SelectionS
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "logEntries":
+		return ec._Subscription_logEntries(ctx, fields[0])
+	case "events":
+		return ec._Subscription_events(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var userImplementors = []string{"User", "Node"}
@@ -11723,6 +12231,20 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) unmarshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, v any) (*entgql.Cursor[uuid.UUID], error) {
+	var res = new(entgql.Cursor[uuid.UUID])
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx context.Context, sel ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Cursor!")
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*analytics.Event) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -11798,6 +12320,14 @@ func (ec *executionContext) marshalNEventStatsBucket2ᚖgithubᚗcomᚋmultidb�
 		return graphql.Null
 	}
 	return ec._EventStatsBucket(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventStreamEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStreamEdge(ctx context.Context, sel ast.SelectionSet, v *model.EventStreamEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventStreamEdge!")
+		return graphql.Null
+	}
+	return ec._EventStreamEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx context.Context, v any) (*analytics.EventWhereInput, error) {
@@ -11930,6 +12460,14 @@ func (ec *executionContext) marshalNLogEntryOrderField2ᚖgithubᚗcomᚋmultidb
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalNLogEntryStreamEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogEntryStreamEdge(ctx context.Context, sel ast.SelectionSet, v *model.LogEntryStreamEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LogEntryStreamEdge!")
+		return graphql.Null
+	}
+	return ec._LogEntryStreamEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNLogEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInput(ctx context.Context, v any) (*logs.LogEntryWhereInput, error) {

@@ -92,6 +92,9 @@ type RemovedRows struct {
 	Count    int    `json:"count"`
 }
 
+type Subscription struct {
+}
+
 // What an eventStats group is keyed by.
 type EventGroupBy string
 

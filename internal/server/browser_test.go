@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/users/user"
 	"github.com/multidb/multidb/graph"
@@ -127,6 +128,38 @@ func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
 		if !strings.Contains(result, want) {
 			t.Errorf("result pane lacks %s:\n%s", want, result)
 		}
+	}
+
+	// A subscription tails the admin's new events: they are written until one shows, as the
+	// stream starts only once the browser's request reaches the server.
+	if err := chromedp.Do(ctx, set1(queryEditor, `subscription { events { cursor node { name } } }`)); err != nil {
+		t.Fatalf("browser: edit: %v", err)
+	}
+	stop := make(chan struct{})
+	writer := make(chan struct{})
+	go func() {
+		defer close(writer)
+		for {
+			if err := set.Analytics.Event.Create().SetID(uuid.Must(uuid.NewV7())).SetUserID(admin.ID).SetName("browser.live").Exec(context.Background()); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	}()
+	live := run(`"browser.live"`)
+	close(stop)
+	<-writer
+	// The execute button stops a running subscription, which ends its request.
+	if err := chromedp.Do(ctx, chromedp.Click(`.graphiql-execute-button`)); err != nil {
+		t.Fatalf("browser: stop: %v", err)
+	}
+	if !strings.Contains(live, `"cursor"`) {
+		t.Errorf("the subscription's result lacks its cursor:\n%s", live)
 	}
 
 	stored, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\n' + JSON.stringify(localStorage)`))

@@ -1,0 +1,503 @@
+// Package live streams new rows of a table to many subscribers. Each table has one Feed; all
+// its subscribers share one statement per wake-up (the new rows since the oldest cursor, read
+// as the system), plus one statement per distinct where filter among the subscribers that have
+// one (never per subscriber). The owner rule is applied per subscriber in Go, exactly: a USER
+// receives rows whose owner is theirs, an ADMIN every row.
+//
+// Order and the settle window: ids are UUID v7, which sort by the time they were made, but
+// concurrent writers commit out of id order, so a feed that delivered every id above a cursor
+// at once could pass a row that commits a moment later with a smaller id. A Feed therefore
+// delivers only rows whose id is older than the settle window (Options.Settle): a row is
+// delivered exactly once, in id order, provided it commits within the settle window of the
+// time in its id. A row committed later than that (a transaction held open longer, or a client
+// chosen id from the past) is not streamed; it is still in every query.
+package live
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/internal/auth"
+)
+
+// Defaults of Options.
+const (
+	DefaultPoll          = 500 * time.Millisecond
+	DefaultSettle        = 500 * time.Millisecond
+	DefaultBuffer        = 1024
+	DefaultBatch         = 1000
+	DefaultMaxPerViewer  = 100
+	DefaultMaxPerConnect = 50
+)
+
+// fetchTimeout bounds the statements of one wake-up.
+const fetchTimeout = 10 * time.Second
+
+// Options tune a Feed. Zero fields take the defaults.
+type Options struct {
+	// Poll is how often the table is read while it has subscribers and nothing woke it.
+	// Below zero the feed never reads on its own: its caller calls Tick (benchmarks, tests
+	// that count statements).
+	Poll time.Duration
+	// Settle is how old a row's id must be before it is delivered (see the package comment).
+	Settle time.Duration
+	// Buffer is how many deliveries may wait for one subscriber; past it the subscription
+	// ends with ErrSlowConsumer. It exceeds Batch, so that one wake-up alone never overflows
+	// a subscriber that had read everything before it.
+	Buffer int
+	// Batch is the most rows one statement reads.
+	Batch int
+	// MaxPerViewer caps the subscriptions of one user over all of this process's feeds.
+	MaxPerViewer int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Poll == 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.Settle < 0 {
+		o.Settle = 0
+	} else if o.Settle == 0 {
+		o.Settle = DefaultSettle
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = DefaultBuffer
+	}
+	if o.Batch <= 0 {
+		o.Batch = DefaultBatch
+	}
+	if o.MaxPerViewer <= 0 {
+		o.MaxPerViewer = DefaultMaxPerViewer
+	}
+	return o
+}
+
+// Errors a subscription ends or pauses with.
+var (
+	// ErrSlowConsumer ends a subscription whose client did not keep up.
+	ErrSlowConsumer = errors.New("live: the subscriber fell behind by more than its buffer")
+	// ErrTooMany refuses a subscription over a viewer's cap.
+	ErrTooMany = errors.New("live: too many subscriptions")
+	// ErrClosed ends the subscriptions of a hub that shuts down.
+	ErrClosed = errors.New("live: shutting down")
+)
+
+// Table is how a Feed reads its table.
+type Table[T any] struct {
+	// Fetch returns the rows with after < id < before, in id order, at most limit: one statement.
+	Fetch func(ctx context.Context, after, before uuid.UUID, limit int) ([]T, error)
+	// Match returns which of ids pass where: one statement.
+	Match func(ctx context.Context, ids []uuid.UUID, where any) (map[uuid.UUID]bool, error)
+	// ID and Owner read a row; Owner's false means the row has no owner (admins only).
+	ID    func(T) uuid.UUID
+	Owner func(T) (uuid.UUID, bool)
+	// Listen, when set, wakes the feed when rows are committed (PostgreSQL's LISTEN) until the
+	// returned stop is called; the feed listens only while it has subscribers.
+	Listen func(wake func()) (stop func())
+}
+
+// Delivery is one message to a subscriber: a row and its cursor, or an error. An error with
+// Final set ends the subscription; otherwise (a database outage) the feed resumes from the
+// subscriber's cursor.
+type Delivery[T any] struct {
+	Node   T
+	Cursor uuid.UUID
+	Err    error
+	Final  bool
+}
+
+// Hub holds the caps shared by the feeds of one handler and ends them all at shutdown.
+type Hub struct {
+	opts    Options
+	mu      sync.Mutex
+	viewers map[uuid.UUID]int
+	closed  bool
+	feeds   []interface{ close() }
+}
+
+// NewHub returns a hub with o's settings.
+func NewHub(o Options) *Hub {
+	return &Hub{opts: o.withDefaults(), viewers: map[uuid.UUID]int{}}
+}
+
+// Options returns the hub's settings, defaults filled in.
+func (h *Hub) Options() Options { return h.opts }
+
+func (h *Hub) acquire(v auth.Viewer) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	if h.viewers[v.UserID] >= h.opts.MaxPerViewer {
+		return ErrTooMany
+	}
+	h.viewers[v.UserID]++
+	return nil
+}
+
+func (h *Hub) release(v auth.Viewer) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.viewers[v.UserID]--; h.viewers[v.UserID] <= 0 {
+		delete(h.viewers, v.UserID)
+	}
+}
+
+// Close completes every subscription of the hub's feeds and refuses new ones (ErrClosed).
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	feeds := h.feeds
+	h.mu.Unlock()
+	for _, f := range feeds {
+		f.close()
+	}
+}
+
+// Feed streams the new rows of one table.
+type Feed[T any] struct {
+	hub   *Hub
+	table Table[T]
+	// wake carries wake-ups (a NOTIFY, a test); buffered by one, so that wake-ups coalesce.
+	wake chan struct{}
+
+	mu      sync.Mutex
+	subs    map[*sub[T]]struct{}
+	running bool
+	stop    chan struct{} // closed by close
+	done    chan struct{} // closed when the running loop returns
+}
+
+type sub[T any] struct {
+	viewer   auth.Viewer
+	where    any
+	whereKey string
+	cursor   uuid.UUID // last row considered; only the loop writes it
+	ch       chan *Delivery[T]
+	failing  bool // an error of the current outage was sent; only the loop uses it
+}
+
+// NewFeed returns a feed of table on hub.
+func NewFeed[T any](hub *Hub, table Table[T]) *Feed[T] {
+	f := &Feed[T]{hub: hub, table: table, wake: make(chan struct{}, 1), subs: map[*sub[T]]struct{}{}, stop: make(chan struct{})}
+	hub.mu.Lock()
+	hub.feeds = append(hub.feeds, f)
+	hub.mu.Unlock()
+	return f
+}
+
+// Wake asks the feed to read its table now rather than at the next poll.
+func (f *Feed[T]) Wake() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Subscribe streams the rows after the cursor after (nil: from now) that v may read and
+// that pass where (nil: all; whereKey identifies it, equal keys for equal filters). The
+// channel is closed when ctx ends, after a final error, or at shutdown.
+func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID, where any, whereKey string) (<-chan *Delivery[T], error) {
+	if err := f.hub.acquire(v); err != nil {
+		return nil, err
+	}
+	s := &sub[T]{viewer: v, where: where, whereKey: whereKey, ch: make(chan *Delivery[T], f.hub.opts.Buffer)}
+	if after != nil {
+		s.cursor = *after
+	} else {
+		s.cursor = Boundary(time.Now().Add(-f.hub.opts.Settle))
+	}
+	if where == nil {
+		s.whereKey = ""
+	}
+	f.mu.Lock()
+	select {
+	case <-f.stop:
+		f.mu.Unlock()
+		f.hub.release(v)
+		return nil, ErrClosed
+	default:
+	}
+	f.subs[s] = struct{}{}
+	if !f.running && f.hub.opts.Poll > 0 {
+		f.running = true
+		f.done = make(chan struct{})
+		go f.loop(f.done)
+	}
+	f.mu.Unlock()
+	f.Wake()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-f.stop:
+		}
+		f.remove(s, nil)
+	}()
+	return s.ch, nil
+}
+
+// remove drops s, closing its channel after err (when not nil) if the loop has not already.
+func (f *Feed[T]) remove(s *sub[T], err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.subs[s]; !ok {
+		return
+	}
+	delete(f.subs, s)
+	f.hub.release(s.viewer)
+	if err != nil {
+		select {
+		case s.ch <- &Delivery[T]{Err: err, Final: true}:
+		default:
+		}
+	}
+	close(s.ch)
+}
+
+func (f *Feed[T]) close() {
+	f.mu.Lock()
+	select {
+	case <-f.stop:
+	default:
+		close(f.stop)
+	}
+	subs := make([]*sub[T], 0, len(f.subs))
+	for s := range f.subs {
+		subs = append(subs, s)
+	}
+	done := f.done
+	f.mu.Unlock()
+	// Completed, not failed: the client reconnects (to another replica) with its cursor.
+	for _, s := range subs {
+		f.remove(s, nil)
+	}
+	if done != nil {
+		<-done
+	}
+}
+
+// loop reads the table on every wake-up and poll while the feed has subscribers, and returns
+// when the last one leaves, so that an idle feed holds no goroutine.
+func (f *Feed[T]) loop(done chan struct{}) {
+	defer close(done)
+	if f.table.Listen != nil {
+		stop := f.table.Listen(f.Wake)
+		defer stop()
+	}
+	timer := time.NewTimer(f.hub.opts.Poll)
+	defer timer.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-f.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		woken := false
+		select {
+		case <-f.stop:
+			f.mu.Lock()
+			f.running = false
+			f.mu.Unlock()
+			return
+		case <-f.wake:
+			woken = true
+		case <-timer.C:
+		}
+		f.mu.Lock()
+		if len(f.subs) == 0 {
+			f.running = false
+			f.mu.Unlock()
+			return
+		}
+		f.mu.Unlock()
+		more := f.Tick(ctx)
+		if more {
+			f.Wake()
+		}
+		next := f.hub.opts.Poll
+		if woken {
+			// The rows that woke the feed are younger than the settle window: read again once
+			// they have settled rather than at the next poll.
+			next = min(next, f.hub.opts.Settle+5*time.Millisecond)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+// Tick reads the table once for every subscriber and delivers what each may see; it reports
+// whether the statement hit its batch limit (more rows wait). The feed's loop calls it; tests
+// call it to count the statements of one wake-up.
+func (f *Feed[T]) Tick(ctx context.Context) bool {
+	f.mu.Lock()
+	subs := make([]*sub[T], 0, len(f.subs))
+	for s := range f.subs {
+		subs = append(subs, s)
+	}
+	f.mu.Unlock()
+	if len(subs) == 0 {
+		return false
+	}
+	low := subs[0].cursor
+	for _, s := range subs[1:] {
+		if bytesLess(s.cursor, low) {
+			low = s.cursor
+		}
+	}
+	limit := f.hub.opts.Batch
+	// A silent database must not hold the feed: the next wake-up tries again.
+	fetchCtx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	defer cancel()
+	ctx = fetchCtx
+	rows, err := f.table.Fetch(ctx, low, Boundary(time.Now().Add(-f.hub.opts.Settle)), limit)
+	if err != nil {
+		if ctx.Err() == nil {
+			f.broadcast(subs, err)
+		}
+		return false
+	}
+	for _, s := range subs {
+		s.failing = false
+	}
+	if len(rows) == 0 {
+		return false
+	}
+	ids := make([]uuid.UUID, len(rows))
+	for i, r := range rows {
+		ids[i] = f.table.ID(r)
+	}
+	// One statement per distinct filter, over the new rows only.
+	matches := map[string]map[uuid.UUID]bool{}
+	groups := map[string]*sub[T]{}
+	for _, s := range subs {
+		if s.whereKey != "" {
+			if _, ok := groups[s.whereKey]; !ok {
+				groups[s.whereKey] = s
+			}
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	failed := map[string]error{}
+	for _, k := range keys {
+		m, err := f.table.Match(ctx, ids, groups[k].where)
+		if err != nil {
+			failed[k] = err
+			continue
+		}
+		matches[k] = m
+	}
+	last := ids[len(ids)-1]
+	for _, s := range subs {
+		if err := failed[s.whereKey]; err != nil {
+			f.send(s, &Delivery[T]{Err: err})
+			continue
+		}
+		for i, r := range rows {
+			if !bytesLess(s.cursor, ids[i]) {
+				continue
+			}
+			if !f.visible(s, r) || (s.whereKey != "" && !matches[s.whereKey][ids[i]]) {
+				continue
+			}
+			if !f.send(s, &Delivery[T]{Node: r, Cursor: ids[i]}) {
+				break
+			}
+		}
+		if bytesLess(s.cursor, last) {
+			s.cursor = last
+		}
+	}
+	return len(rows) == limit
+}
+
+func (f *Feed[T]) visible(s *sub[T], r T) bool {
+	if s.viewer.Admin() {
+		return true
+	}
+	owner, ok := f.table.Owner(r)
+	return ok && owner == s.viewer.UserID
+}
+
+// send queues d for s without waiting; a full buffer ends the subscription.
+func (f *Feed[T]) send(s *sub[T], d *Delivery[T]) bool {
+	f.mu.Lock()
+	if _, ok := f.subs[s]; !ok {
+		f.mu.Unlock()
+		return false
+	}
+	select {
+	case s.ch <- d:
+		f.mu.Unlock()
+		return true
+	default:
+	}
+	f.mu.Unlock()
+	// The last slot is kept for the error when possible; otherwise the channel's close says it.
+	f.dropSlow(s)
+	return false
+}
+
+func (f *Feed[T]) dropSlow(s *sub[T]) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.subs[s]; !ok {
+		return
+	}
+	delete(f.subs, s)
+	f.hub.release(s.viewer)
+	// Drop every waiting row, so that the error comes right after the last row the client
+	// read: it resumes from that row's cursor and misses nothing.
+	for len(s.ch) > 0 {
+		<-s.ch
+	}
+	s.ch <- &Delivery[T]{Err: ErrSlowConsumer, Final: true}
+	close(s.ch)
+}
+
+// broadcast tells each subscriber once per outage that the table cannot be read.
+func (f *Feed[T]) broadcast(subs []*sub[T], err error) {
+	for _, s := range subs {
+		if !s.failing {
+			s.failing = true
+			f.send(s, &Delivery[T]{Err: err})
+		}
+	}
+}
+
+// Boundary is the smallest UUID v7 of time t: every id made before t sorts below it.
+func Boundary(t time.Time) uuid.UUID {
+	var u uuid.UUID
+	ms := uint64(t.UnixMilli())
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	return u
+}
+
+func bytesLess(a, b uuid.UUID) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
