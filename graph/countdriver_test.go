@@ -22,7 +22,11 @@ type counter struct {
 	n     map[string]int
 	stmts map[string][]string
 	fail  map[string]string // database -> "error", "down", "panic", "slow" or "endless"
+	slow  map[string][]span // the delays of "slow" statements, per database
 }
+
+// span is when a delay began and ended.
+type span struct{ start, end time.Time }
 
 // errInjected is the failure a broken database returns; it must never reach a client.
 var errInjected = errors.New("injected failure: pq: relation \"secret_table\" does not exist")
@@ -45,7 +49,7 @@ func (c *counter) heal() {
 }
 
 func newCounter() *counter {
-	return &counter{n: map[string]int{}, stmts: map[string][]string{}, fail: map[string]string{}}
+	return &counter{n: map[string]int{}, stmts: map[string][]string{}, fail: map[string]string{}, slow: map[string][]span{}}
 }
 
 // wrap is the database.WithDriverWrapper function.
@@ -104,7 +108,12 @@ func (c *counter) add(db, query string) error {
 	case "panic":
 		panic(errInjected)
 	case "slow":
+		sp := span{start: time.Now()}
 		time.Sleep(slowStatement)
+		sp.end = time.Now()
+		c.mu.Lock()
+		c.slow[db] = append(c.slow[db], sp)
+		c.mu.Unlock()
 	}
 	return nil
 }
@@ -115,6 +124,14 @@ func (c *counter) reset() {
 	defer c.mu.Unlock()
 	c.n = map[string]int{}
 	c.stmts = map[string][]string{}
+	c.slow = map[string][]span{}
+}
+
+// slowSpans returns the delays of db's "slow" statements since the last reset.
+func (c *counter) slowSpans(db string) []span {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]span(nil), c.slow[db]...)
 }
 
 // counts returns the number of statements per database since the last reset.
