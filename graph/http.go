@@ -99,7 +99,7 @@ func authenticate(accounts *account.Service, fixed *auth.Viewer, addr func(*http
 			v, err = accounts.Authenticate(ctx, token)
 			switch {
 			case err == nil && ctx.Err() == nil:
-				// The common case, first: the tests of the others allocate.
+				// A live session, the common case: tested first, as the error tests below allocate.
 			case errors.Is(err, account.ErrInvalidSession):
 				unauthorized(w, r, err.Error())
 				return
