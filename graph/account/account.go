@@ -235,7 +235,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Viewer, 
 	}
 	v, err := s.lookUp(ctx, hash, now)
 	if err == nil && s.sessions != nil {
-		s.sessions.put(hash, ownSelf(v), gen, now)
+		kept := ownSelf(v)
+		if u, ok := kept.Self.(*users.User); ok && u != nil {
+			u.PasswordHash = "" // nothing reads it from a viewer; no need to keep it
+		}
+		s.sessions.put(hash, kept, gen, now)
 	}
 	return v, err
 }

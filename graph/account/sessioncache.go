@@ -18,8 +18,8 @@ import (
 const DefaultSessionCacheTTL = time.Second
 
 // DefaultSessionCacheEntries bounds the sessions the cache holds unless Options say
-// otherwise: each entry is a token hash and the user's row, some 500 bytes with the longest
-// name and email, so 10,000 entries stay under 5 MB.
+// otherwise: each entry is a token hash and the user's row without its password hash, under
+// 1 KiB with the longest name and email, so 10,000 entries stay under 10 MiB.
 const DefaultSessionCacheEntries = 10_000
 
 // sessionCache keeps the viewers of recent session lookups for a short time, so that a
