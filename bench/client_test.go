@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -75,6 +76,12 @@ func (d *dataset) run(b *testing.B, next func() []byte) {
 	for b.Loop() {
 		d.post(b, next(), &buf)
 	}
+	d.report(b, opened)
+}
+
+// report adds the statements per database, their time and the new connections per operation
+// to the results of b; opened is what d.opened said before the loop.
+func (d *dataset) report(b *testing.B, opened int64) {
 	counts := d.count.counts()
 	times := d.count.time()
 	var total time.Duration
@@ -84,6 +91,28 @@ func (d *dataset) run(b *testing.B, next func() []byte) {
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "stmt-µs/op")
 	b.ReportMetric(float64(d.opened()-opened)*1000/float64(b.N), "newconns/1k-op")
+}
+
+// serve is run without the socket: it calls the handler's ServeHTTP with body and a
+// recorder, as the server would after reading the request, so that ns/op, B/op and
+// allocs/op are the server's alone.
+func (d *dataset) serve(b *testing.B, body []byte) {
+	b.Helper()
+	h := d.srv.Config.Handler
+	d.count.reset()
+	opened := d.opened()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+d.token)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || bytes.HasPrefix(w.Body.Bytes(), []byte(`{"errors"`)) {
+			b.Fatalf("got status %d, want 200 without errors:\n%.2000s", w.Code, w.Body.Bytes())
+		}
+	}
+	d.report(b, opened)
 }
 
 // opened is the number of connections the pools have opened so far: those open now and those

@@ -100,6 +100,7 @@ type dataset struct {
 	set    *database.Set
 	srv    *httptest.Server
 	client *http.Client
+	token  string // the bearer token client sends
 	count  *counter
 	now    time.Time   // when the data set was generated; event times end here
 	users  []uuid.UUID // every user, oldest first (users(first:) returns them in this order)
@@ -226,6 +227,7 @@ func load(s *suite) (d *dataset, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("issue a session: %w", err)
 	}
+	d.token = token
 	d.client = d.srv.Client()
 	d.client.Transport = bearer{token: token, next: d.client.Transport}
 	fmt.Printf("bench: data set of %d users, %d events, %d log entries loaded in %s: databases created and migrated in %s, then COPY + VACUUM ANALYZE, the databases in parallel, in %s (%s)\n",

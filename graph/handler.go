@@ -63,6 +63,7 @@ type options struct {
 	maxBody           int64
 	timeout           time.Duration
 	sessionTTL        time.Duration
+	sessionCache      sessionCache
 	perEmail, perIP   *auth.Limiter
 	perAccount        *auth.Limiter
 	hashes            *auth.HashGate
@@ -143,6 +144,19 @@ func WithSessionTTL(d time.Duration) Option {
 	return func(o *options) { o.sessionTTL = d }
 }
 
+// WithSessionCache sets how long a session lookup is reused (account.DefaultSessionCacheTTL
+// otherwise; 0 switches the cache off) and how many the cache keeps
+// (account.DefaultSessionCacheEntries when 0).
+func WithSessionCache(ttl time.Duration, entries int) Option {
+	return func(o *options) { o.sessionCache = sessionCache{ttl, entries} }
+}
+
+// sessionCache is the setting of WithSessionCache.
+type sessionCache struct {
+	ttl     time.Duration
+	entries int
+}
+
 // WithLoginLimits sets the rate limits of logIn per email and of logIn and signUp per client
 // address, DefaultLoginLimits otherwise; nil switches one off.
 func WithLoginLimits(perEmail, perIP *auth.Limiter) Option {
@@ -179,6 +193,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		statsMaxBuckets: stats.DefaultMaxBuckets,
 		perConnection:   live.DefaultMaxPerConnect,
 		sessionRecheck:  DefaultSessionRecheck,
+		sessionCache:    sessionCache{ttl: account.DefaultSessionCacheTTL},
 	}
 	o.perEmail, o.perIP = DefaultLoginLimits()
 	o.perAccount = DefaultAccountLimit()
@@ -190,6 +205,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	clients := access.Clients(set, access.Options{AnonymousTracking: o.anonymousTracking})
 	accounts := account.New(clients.Users, account.Options{
 		SessionTTL: o.sessionTTL, PerEmail: o.perEmail, PerIP: o.perIP, PerAccount: o.perAccount, Hashes: o.hashes,
+		SessionCacheTTL: o.sessionCache.ttl, SessionCacheEntries: o.sessionCache.entries,
 	})
 	feeds := newLiveFeeds(set, o.live)
 	if o.liveShutdown != nil {

@@ -53,7 +53,9 @@ func newEnv(t testing.TB, dialect string) *env {
 	e := &env{count: newCounter(), logs: &lockedBuffer{}}
 	e.set = testdb.OpenMigrated(t, dialect, database.WithDriverWrapper(e.count.wrap))
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	e.srv = httptest.NewServer(graph.NewHandler(e.set, graph.WithLogger(log), graph.WithViewer(testAdmin)))
+	// No session cache: the statement counts of the tests include every request's session
+	// lookup (TestSessionCache tests the cache).
+	e.srv = httptest.NewServer(graph.NewHandler(e.set, graph.WithLogger(log), graph.WithViewer(testAdmin), graph.WithSessionCache(0, 0)))
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -75,7 +77,7 @@ func (e *env) with(t testing.TB, opts ...graph.Option) *env {
 	t.Helper()
 	c := *e
 	log := slog.New(slog.NewTextHandler(e.logs, nil))
-	c.srv = httptest.NewServer(graph.NewHandler(e.set, append([]graph.Option{graph.WithLogger(log)}, opts...)...))
+	c.srv = httptest.NewServer(graph.NewHandler(e.set, append([]graph.Option{graph.WithLogger(log), graph.WithSessionCache(0, 0)}, opts...)...))
 	t.Cleanup(c.srv.Close)
 	return &c
 }

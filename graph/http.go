@@ -98,6 +98,8 @@ func authenticate(accounts *account.Service, fixed *auth.Viewer, addr func(*http
 		case token != "":
 			v, err = accounts.Authenticate(ctx, token)
 			switch {
+			case err == nil && ctx.Err() == nil:
+				// A live session, the common case: tested first, as the error tests below allocate.
 			case errors.Is(err, account.ErrInvalidSession):
 				unauthorized(w, r, err.Error())
 				return

@@ -153,7 +153,7 @@ func watchSession(ctx context.Context, accounts *account.Service, token string, 
 			case <-t.C:
 			}
 			check, stop := context.WithTimeout(ctx, every)
-			_, err := accounts.Authenticate(check, token)
+			_, err := accounts.Recheck(check, token)
 			stop()
 			if errors.Is(err, account.ErrInvalidSession) {
 				return

@@ -171,6 +171,8 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 	defEmail, defIP := graph.DefaultLoginLimits()
 	opts := []graph.Option{
 		graph.WithSessionTTL(durationOf("SESSION_TTL", account.DefaultSessionTTL)),
+		graph.WithSessionCache(durationOf("SESSION_CACHE_TTL", account.DefaultSessionCacheTTL),
+			intOf("SESSION_CACHE_ENTRIES", account.DefaultSessionCacheEntries)),
 		graph.WithAnonymousTracking(boolOf("ANONYMOUS_TRACKING", false)),
 		graph.WithIntrospection(boolOf("INTROSPECTION", cfg.Env != config.Production)),
 		graph.WithRequestTimeout(durationOf("REQUEST_TIMEOUT", graph.DefaultRequestTimeout)),

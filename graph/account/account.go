@@ -47,13 +47,18 @@ type Options struct {
 	Known *auth.KnownAddresses
 	// Hashes bounds the argon2id hashes running and waiting; a default gate when nil.
 	Hashes *auth.HashGate
+	// SessionCacheTTL is how long Authenticate reuses a session lookup (0: not at all), and
+	// SessionCacheEntries how many it keeps (DefaultSessionCacheEntries when zero).
+	SessionCacheTTL     time.Duration
+	SessionCacheEntries int
 }
 
 // Service signs users up and in over a users client of package access.
 type Service struct {
-	users *users.Client
-	o     Options
-	now   func() time.Time
+	users    *users.Client
+	o        Options
+	now      func() time.Time
+	sessions *sessionCache // nil when off
 }
 
 // New returns a Service over c, a client whose rules let auth.SystemContext through.
@@ -67,7 +72,15 @@ func New(c *users.Client, o Options) *Service {
 	if o.Known == nil {
 		o.Known = auth.NewKnownAddresses(o.SessionTTL, 100_000)
 	}
-	return &Service{users: c, o: o, now: time.Now}
+	if o.SessionCacheEntries <= 0 {
+		o.SessionCacheEntries = DefaultSessionCacheEntries
+	}
+	s := &Service{users: c, o: o, now: time.Now, sessions: newSessionCache(o.SessionCacheTTL, o.SessionCacheEntries)}
+	if s.sessions != nil {
+		c.User.Use(s.sessions.hook)
+		c.Session.Use(s.sessions.hook)
+	}
+	return s
 }
 
 // Session is a session just issued. Token is its only copy: only its hash is stored.
@@ -211,11 +224,44 @@ func Issue(ctx context.Context, c *users.Client, id uuid.UUID, expires time.Time
 }
 
 // Authenticate returns the viewer of a bearer token, with one indexed statement: the user
-// joined to a live session of the token's hash. ErrInvalidSession when there is none.
+// joined to a live session of the token's hash. ErrInvalidSession when there is none. A
+// live session's viewer is reused for Options.SessionCacheTTL.
 func (s *Service) Authenticate(ctx context.Context, token string) (auth.Viewer, error) {
 	hash := auth.HashToken(token)
+	now := s.now()
+	v, ok, gen := s.sessions.get(hash, now)
+	if ok {
+		return ownSelf(v), nil
+	}
+	v, err := s.lookUp(ctx, hash, now)
+	if err == nil && s.sessions != nil {
+		kept := ownSelf(v)
+		if u, ok := kept.Self.(*users.User); ok && u != nil {
+			u.PasswordHash = "" // nothing reads it from a viewer; no need to keep it
+		}
+		s.sessions.put(hash, kept, gen, now)
+	}
+	return v, err
+}
+
+// ownSelf returns v with a copy of its user row: a request never shares a row with another.
+func ownSelf(v auth.Viewer) auth.Viewer {
+	if u, ok := v.Self.(*users.User); ok && u != nil {
+		c := *u
+		v.Self = &c
+	}
+	return v
+}
+
+// Recheck is Authenticate without the cache: what the users database says now.
+func (s *Service) Recheck(ctx context.Context, token string) (auth.Viewer, error) {
+	return s.lookUp(ctx, auth.HashToken(token), s.now())
+}
+
+// lookUp reads the viewer of the token hash from the users database.
+func (s *Service) lookUp(ctx context.Context, hash string, now time.Time) (auth.Viewer, error) {
 	u, err := s.users.User.Query().
-		Where(user.HasSessionsWith(session.TokenHash(hash), session.RevokedAtIsNil(), session.ExpiresAtGT(s.now().UTC()))).
+		Where(user.HasSessionsWith(session.TokenHash(hash), session.RevokedAtIsNil(), session.ExpiresAtGT(now.UTC()))).
 		Only(auth.SystemContext(ctx))
 	switch {
 	case users.IsNotFound(err):

@@ -355,8 +355,12 @@ type window struct {
 
 func (w window) modifier() func(*sql.Selector) {
 	return func(s *sql.Selector) {
-		if s.Dialect() == dialect.Postgres {
+		switch s.Dialect() {
+		case dialect.Postgres:
 			w.lateral(s)
+			return
+		case dialect.SQLite:
+			w.correlated(s)
 			return
 		}
 		d := sql.Dialect(s.Dialect())

@@ -186,7 +186,8 @@ func TestBlackholedDatabaseUnderLoad(t *testing.T) {
 // shut down by its administrator (57P01) is DATABASE_UNAVAILABLE naming it, never INTERNAL, and
 // /readyz says it refuses; the users database refusing fails a signed-in request with HTTP 503.
 func TestRefusingDatabase(t *testing.T) {
-	s := newStack(t, "READY_INTERVAL=200ms", "READY_TIMEOUT=500ms")
+	// No session cache: the signed-in request must check its session on the refusing database.
+	s := newStack(t, "READY_INTERVAL=200ms", "READY_TIMEOUT=500ms", "SESSION_CACHE_TTL=0")
 	s.serve()
 	for _, code := range []string{"57P03", "53300", "57P01"} {
 		s.proxies["analytics"].Refuse(code)
@@ -222,7 +223,8 @@ func TestRefusingDatabase(t *testing.T) {
 // READ_TIMEOUT; with the users database silent, a signed-in request (whose session cannot be
 // checked) is HTTP 503 naming the wait, within REQUEST_TIMEOUT + 2s, never a 500 or a hang.
 func TestSlowClientAndSilentUsersDatabase(t *testing.T) {
-	s := newStack(t, "REQUEST_TIMEOUT=2s", "READ_TIMEOUT=2s")
+	// No session cache: the signed-in request must check its session on the silent database.
+	s := newStack(t, "REQUEST_TIMEOUT=2s", "READ_TIMEOUT=2s", "SESSION_CACHE_TTL=0")
 	s.serve()
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
