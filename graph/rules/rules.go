@@ -24,7 +24,7 @@ const (
 	// blobs belong in object storage, and append-heavy tables stay compact.
 	MaxJSONBytes = 16 << 10
 	// MaxBatch bounds trackEvents: one INSERT of 1,000 rows stays far below every engine's
-	// bind-parameter limit.
+	// bind-parameter limit (on PostgreSQL it binds one array per column, see insertRows).
 	MaxBatch = 1000
 )
 
@@ -86,8 +86,13 @@ func UsersExist(ctx context.Context, c *users.Client, ids []uuid.UUID) error {
 	if err != nil {
 		return apierror.Database("users", err)
 	}
+	// A set, not a scan of found per id: a batch names up to MaxBatch users.
+	exists := make(map[uuid.UUID]struct{}, len(found))
+	for _, id := range found {
+		exists[id] = struct{}{}
+	}
 	for _, id := range ids {
-		if !slices.Contains(found, id) {
+		if _, ok := exists[id]; !ok {
 			return apierror.BadInput("user %s does not exist", id)
 		}
 	}
