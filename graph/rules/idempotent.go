@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/analytics"
-	"github.com/multidb/multidb/ent/analytics/event"
 	"github.com/multidb/multidb/ent/analytics/predicate"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/logs/logentry"
@@ -63,7 +62,7 @@ func TrackEvents(ctx context.Context, c *analytics.Client, inputs []*analytics.C
 		return nil, err
 	}
 	stored := func() ([]*analytics.Event, error) {
-		evs, err := c.Event.Query().Where(idIn(ids)).All(ctx)
+		evs, err := c.Event.Query().Where(predicate.Event(idIn(ids))).All(ctx)
 		if err != nil {
 			return nil, apierror.Database("analytics", err)
 		}
@@ -161,12 +160,17 @@ func equalIDs(a, b *uuid.UUID) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
-// idIn selects the events of ids: on PostgreSQL with one array parameter (id = ANY($1)) rather
-// than ent's IN list of one parameter per id, up to MaxBatch of them.
-func idIn(ids []uuid.UUID) predicate.Event {
+// idIn is the predicate "id is one of ids", for any type: on PostgreSQL with one array
+// parameter (id = ANY($1)) rather than ent's IN list of one parameter per id, up to MaxBatch
+// of them.
+func idIn(ids []uuid.UUID) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		if s.Dialect() != dialect.Postgres {
-			event.IDIn(ids...)(s)
+			vs := make([]any, len(ids))
+			for i, id := range ids {
+				vs[i] = id
+			}
+			s.Where(sql.In(s.C("id"), vs...))
 			return
 		}
 		var list strings.Builder
@@ -180,7 +184,7 @@ func idIn(ids []uuid.UUID) predicate.Event {
 		}
 		list.WriteByte('}')
 		s.Where(sql.P(func(b *sql.Builder) {
-			b.Ident(s.C(event.FieldID)).WriteString(" = ANY(").Arg(list.String()).WriteString("::uuid[])")
+			b.Ident(s.C("id")).WriteString(" = ANY(").Arg(list.String()).WriteString("::uuid[])")
 		}))
 	}
 }
