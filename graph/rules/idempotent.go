@@ -145,11 +145,8 @@ func replayed[T any](found []T, ids []uuid.UUID, idOf func(T) uuid.UUID, same fu
 	out := make([]T, len(ids))
 	for _, row := range found {
 		i, ok := at[idOf(row)]
-		if !ok {
-			i = -1
-		}
-		if i < 0 || !same(i, row) {
-			return nil, apierror.BadInput("ids[%d]: %s is stored with other values; a retry must send the same input, a new row a new id", max(i, 0), idOf(row))
+		if !ok || !same(i, row) {
+			return nil, apierror.BadInput("ids[%d]: %s is stored with other values; a retry must send the same input, a new row a new id", i, idOf(row))
 		}
 		out[i] = row
 	}
@@ -160,9 +157,9 @@ func equalIDs(a, b *uuid.UUID) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
 }
 
-// idIn is the predicate "id is one of ids", for any type: on PostgreSQL with one array
-// parameter (id = ANY($1)) rather than ent's IN list of one parameter per id, up to MaxBatch
-// of them.
+// idIn is the predicate "id is one of ids", for any type (every key column is id): on
+// PostgreSQL with one array parameter (id = ANY($1)) rather than ent's IN list of one
+// parameter per id, up to MaxBatch of them.
 func idIn(ids []uuid.UUID) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		if s.Dialect() != dialect.Postgres {
