@@ -28,9 +28,13 @@ const (
 	MaxBatch = 1000
 )
 
-// CheckJSON refuses a JSON object that serializes to more than MaxJSONBytes.
+// CheckJSON refuses a JSON object that serializes to more than MaxJSONBytes. A value whose
+// size cannot reach the bound (jsonSizeBound) is passed without serializing it.
 func CheckJSON(field string, v map[string]any) error {
 	if v == nil {
+		return nil
+	}
+	if n, ok := jsonSizeBound(v, 0); ok && n <= MaxJSONBytes {
 		return nil
 	}
 	b, err := json.Marshal(v)
