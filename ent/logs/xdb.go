@@ -4,9 +4,12 @@ package logs
 
 import (
 	"context"
+	"fmt"
 
 	"entgo.io/ent"
+	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
 )
 
@@ -59,6 +62,58 @@ func countStar(s *sql.Selector) {
 // GetID returns the AuditEntry's id, whatever its type: node lookups use it.
 func (x *AuditEntry) GetID() uuid.UUID { return x.ID }
 
+// SaveWith creates the AuditEntrys of the bulk as Save does, step for step (defaults,
+// validators, the client's hooks, the insert specs), but stores them with store instead of
+// Save's one multi-row INSERT. store gets the client's driver and the rows' specs in the
+// builders' order, once every hook has passed, and must store all of them or none.
+func (_c *AuditEntryCreateBulk) SaveWith(ctx context.Context, store func(context.Context, dialect.Driver, []*sqlgraph.CreateSpec) error) ([]*AuditEntry, error) {
+	if _c.err != nil {
+		return nil, _c.err
+	}
+	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
+	nodes := make([]*AuditEntry, len(_c.builders))
+	mutators := make([]Mutator, len(_c.builders))
+	for i := range _c.builders {
+		func(i int, root context.Context) {
+			builder := _c.builders[i]
+			builder.defaults()
+			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
+				mutation, ok := m.(*AuditEntryMutation)
+				if !ok {
+					return nil, fmt.Errorf("unexpected mutation type %T", m)
+				}
+				if err := builder.check(); err != nil {
+					return nil, err
+				}
+				builder.mutation = mutation
+				var err error
+				nodes[i], specs[i] = builder.createSpec()
+				if i < len(mutators)-1 {
+					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
+				} else if err = store(ctx, _c.driver, specs); err != nil && sqlgraph.IsConstraintError(err) {
+					err = &ConstraintError{msg: err.Error(), wrap: err}
+				}
+				if err != nil {
+					return nil, err
+				}
+				mutation.id = &nodes[i].ID
+				mutation.done = true
+				return nodes[i], nil
+			})
+			for i := len(builder.hooks) - 1; i >= 0; i-- {
+				mut = builder.hooks[i](mut)
+			}
+			mutators[i] = mut
+		}(i, ctx)
+	}
+	if len(mutators) > 0 {
+		if _, err := mutators[0].Mutate(ctx, _c.builders[0].mutation); err != nil {
+			return nil, err
+		}
+	}
+	return nodes, nil
+}
+
 // NodeList returns the connection's nodes, the parents of the next level of a query.
 func (c *AuditEntryConnection) NodeList() []any {
 	out := make([]any, len(c.Edges))
@@ -70,6 +125,58 @@ func (c *AuditEntryConnection) NodeList() []any {
 
 // GetID returns the LogEntry's id, whatever its type: node lookups use it.
 func (x *LogEntry) GetID() uuid.UUID { return x.ID }
+
+// SaveWith creates the LogEntrys of the bulk as Save does, step for step (defaults,
+// validators, the client's hooks, the insert specs), but stores them with store instead of
+// Save's one multi-row INSERT. store gets the client's driver and the rows' specs in the
+// builders' order, once every hook has passed, and must store all of them or none.
+func (_c *LogEntryCreateBulk) SaveWith(ctx context.Context, store func(context.Context, dialect.Driver, []*sqlgraph.CreateSpec) error) ([]*LogEntry, error) {
+	if _c.err != nil {
+		return nil, _c.err
+	}
+	specs := make([]*sqlgraph.CreateSpec, len(_c.builders))
+	nodes := make([]*LogEntry, len(_c.builders))
+	mutators := make([]Mutator, len(_c.builders))
+	for i := range _c.builders {
+		func(i int, root context.Context) {
+			builder := _c.builders[i]
+			builder.defaults()
+			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
+				mutation, ok := m.(*LogEntryMutation)
+				if !ok {
+					return nil, fmt.Errorf("unexpected mutation type %T", m)
+				}
+				if err := builder.check(); err != nil {
+					return nil, err
+				}
+				builder.mutation = mutation
+				var err error
+				nodes[i], specs[i] = builder.createSpec()
+				if i < len(mutators)-1 {
+					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
+				} else if err = store(ctx, _c.driver, specs); err != nil && sqlgraph.IsConstraintError(err) {
+					err = &ConstraintError{msg: err.Error(), wrap: err}
+				}
+				if err != nil {
+					return nil, err
+				}
+				mutation.id = &nodes[i].ID
+				mutation.done = true
+				return nodes[i], nil
+			})
+			for i := len(builder.hooks) - 1; i >= 0; i-- {
+				mut = builder.hooks[i](mut)
+			}
+			mutators[i] = mut
+		}(i, ctx)
+	}
+	if len(mutators) > 0 {
+		if _, err := mutators[0].Mutate(ctx, _c.builders[0].mutation); err != nil {
+			return nil, err
+		}
+	}
+	return nodes, nil
+}
 
 // NodeList returns the connection's nodes, the parents of the next level of a query.
 func (c *LogEntryConnection) NodeList() []any {

@@ -42,7 +42,7 @@ func (Inputs) InterceptField(ctx context.Context, next graphql.Resolver) (any, e
 		return next(ctx)
 	}
 	for name, v := range fc.Args {
-		if msg := checkStrings(reflect.ValueOf(v), name, 0); msg != "" {
+		if msg := checkStrings(reflect.ValueOf(v), name); msg != "" {
 			return nil, inputError(ctx, msg)
 		}
 	}
@@ -60,59 +60,109 @@ func inputError(ctx context.Context, msg string) error {
 	return err
 }
 
-// checkStrings reports the first string under v, at path, that holds NUL or invalid UTF-8.
-func checkStrings(v reflect.Value, path string, depth int) string {
+// checkStrings reports the first string under v, the argument name, that holds NUL or
+// invalid UTF-8.
+func checkStrings(v reflect.Value, name string) string {
+	w := stringWalk{path: make([]pathStep, 1, 8)}
+	w.path[0].name = name
+	return w.walk(v, 0)
+}
+
+// stringWalk walks an argument, with the path to where it is: written out only for the
+// message of a refused value, so that the walk of a batch of 1,000 inputs formats no path.
+type stringWalk struct {
+	path []pathStep
+}
+
+// pathStep is one step of a path: "inputs", "[3]", ".Properties", ".page", " key".
+type pathStep struct {
+	name  string        // the argument, or " key" for a map's key itself
+	field string        // a struct's field
+	key   reflect.Value // the key of a map's value, when valid
+	index int           // a list's element, when the others are empty
+}
+
+func (w *stringWalk) String() string {
+	var b strings.Builder
+	for _, s := range w.path {
+		switch {
+		case s.name != "":
+			b.WriteString(s.name)
+		case s.field != "":
+			b.WriteString(".")
+			b.WriteString(s.field)
+		case s.key.IsValid():
+			fmt.Fprint(&b, ".", s.key.Interface())
+		default:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		}
+	}
+	return b.String()
+}
+
+// into walks v one step further down the path.
+func (w *stringWalk) into(v reflect.Value, step pathStep, depth int) string {
+	w.path = append(w.path, step)
+	msg := w.walk(v, depth+1)
+	w.path = w.path[:len(w.path)-1]
+	return msg
+}
+
+func (w *stringWalk) walk(v reflect.Value, depth int) string {
 	if depth > maxInputDepth {
-		return path + ": nested too deep"
+		return w.String() + ": nested too deep"
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return checkString(v.String(), path)
+		if msg := checkString(v.String()); msg != "" {
+			return w.String() + ": " + msg
+		}
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return ""
 		}
-		return checkStrings(v.Elem(), path, depth+1)
+		return w.walk(v.Elem(), depth+1)
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return "" // bytes, such as an id: not text
 		}
 		for i := range v.Len() {
-			if msg := checkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i), depth+1); msg != "" {
+			if msg := w.into(v.Index(i), pathStep{index: i}, depth); msg != "" {
 				return msg
 			}
 		}
 	case reflect.Map:
-		it := v.MapRange()
-		for it.Next() {
-			key := fmt.Sprint(it.Key().Interface())
-			if msg := checkStrings(it.Key(), path+" key", depth+1); msg != "" {
+		// One key and one value, reused: MapIter.Key and Value would copy each entry.
+		key, val := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+		for it := v.MapRange(); it.Next(); {
+			key.SetIterKey(it)
+			val.SetIterValue(it)
+			if msg := w.into(key, pathStep{name: " key"}, depth); msg != "" {
 				return msg
 			}
-			if msg := checkStrings(it.Value(), path+"."+key, depth+1); msg != "" {
+			if msg := w.into(val, pathStep{key: key}, depth); msg != "" {
 				return msg
 			}
 		}
 	case reflect.Struct:
 		t := v.Type()
 		for i := range t.NumField() {
-			if !t.Field(i).IsExported() {
-				continue
-			}
-			if msg := checkStrings(v.Field(i), path+"."+t.Field(i).Name, depth+1); msg != "" {
-				return msg
+			if f := t.Field(i); f.IsExported() {
+				if msg := w.into(v.Field(i), pathStep{field: f.Name}, depth); msg != "" {
+					return msg
+				}
 			}
 		}
 	}
 	return ""
 }
 
-func checkString(s, path string) string {
+func checkString(s string) string {
 	switch {
 	case strings.IndexByte(s, 0) >= 0:
-		return path + ": text may not hold the NUL character (U+0000)"
+		return "text may not hold the NUL character (U+0000)"
 	case !utf8.ValidString(s):
-		return path + ": text must be valid UTF-8"
+		return "text must be valid UTF-8"
 	}
 	return ""
 }

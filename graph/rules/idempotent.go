@@ -2,12 +2,14 @@ package rules
 
 import (
 	"context"
-	"slices"
+	"strings"
 
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/analytics"
-	"github.com/multidb/multidb/ent/analytics/event"
+	"github.com/multidb/multidb/ent/analytics/predicate"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/graph/apierror"
@@ -48,7 +50,9 @@ func TrackEvents(ctx context.Context, c *analytics.Client, inputs []*analytics.C
 				builders[i].SetID(ids[i])
 			}
 		}
-		return c.Event.CreateBulk(builders...).Save(ctx)
+		// ent's bulk create, its defaults, validators and the access rules' hook, with one
+		// statement for the batch (insertRows).
+		return c.Event.CreateBulk(builders...).SaveWith(ctx, insertRows)
 	}
 	if ids == nil {
 		evs, err := create()
@@ -58,7 +62,7 @@ func TrackEvents(ctx context.Context, c *analytics.Client, inputs []*analytics.C
 		return nil, err
 	}
 	stored := func() ([]*analytics.Event, error) {
-		evs, err := c.Event.Query().Where(event.IDIn(ids...)).All(ctx)
+		evs, err := c.Event.Query().Where(predicate.Event(idIn(ids))).All(ctx)
 		if err != nil {
 			return nil, apierror.Database("analytics", err)
 		}
@@ -134,11 +138,15 @@ func replayed[T any](found []T, ids []uuid.UUID, idOf func(T) uuid.UUID, same fu
 	if len(found) != len(ids) {
 		return nil, apierror.BadInput("ids: %d of the %d are stored already; a retry must repeat its call whole, with the same ids", len(found), len(ids))
 	}
+	at := make(map[uuid.UUID]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
 	out := make([]T, len(ids))
 	for _, row := range found {
-		i := slices.Index(ids, idOf(row))
-		if i < 0 || !same(i, row) {
-			return nil, apierror.BadInput("ids[%d]: %s is stored with other values; a retry must send the same input, a new row a new id", max(i, 0), idOf(row))
+		i, ok := at[idOf(row)]
+		if !ok || !same(i, row) {
+			return nil, apierror.BadInput("ids[%d]: %s is stored with other values; a retry must send the same input, a new row a new id", i, idOf(row))
 		}
 		out[i] = row
 	}
@@ -147,4 +155,33 @@ func replayed[T any](found []T, ids []uuid.UUID, idOf func(T) uuid.UUID, same fu
 
 func equalIDs(a, b *uuid.UUID) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// idIn is the predicate "id is one of ids", for any type (every key column is id): on
+// PostgreSQL with one array parameter (id = ANY($1)) rather than ent's IN list of one
+// parameter per id, up to MaxBatch of them.
+func idIn(ids []uuid.UUID) func(*sql.Selector) {
+	return func(s *sql.Selector) {
+		if s.Dialect() != dialect.Postgres {
+			vs := make([]any, len(ids))
+			for i, id := range ids {
+				vs[i] = id
+			}
+			s.Where(sql.In(s.C("id"), vs...))
+			return
+		}
+		var list strings.Builder
+		list.Grow(len(ids)*37 + 2)
+		list.WriteByte('{')
+		for i, id := range ids {
+			if i > 0 {
+				list.WriteByte(',')
+			}
+			list.WriteString(id.String())
+		}
+		list.WriteByte('}')
+		s.Where(sql.P(func(b *sql.Builder) {
+			b.Ident(s.C("id")).WriteString(" = ANY(").Arg(list.String()).WriteString("::uuid[])")
+		}))
+	}
 }

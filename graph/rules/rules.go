@@ -14,7 +14,7 @@ import (
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/logs"
 	"github.com/multidb/multidb/ent/users"
-	"github.com/multidb/multidb/ent/users/user"
+	"github.com/multidb/multidb/ent/users/predicate"
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/apierror"
 )
@@ -24,13 +24,17 @@ const (
 	// blobs belong in object storage, and append-heavy tables stay compact.
 	MaxJSONBytes = 16 << 10
 	// MaxBatch bounds trackEvents: one INSERT of 1,000 rows stays far below every engine's
-	// bind-parameter limit.
+	// bind-parameter limit (on PostgreSQL it binds one array per column, see insertRows).
 	MaxBatch = 1000
 )
 
-// CheckJSON refuses a JSON object that serializes to more than MaxJSONBytes.
+// CheckJSON refuses a JSON object that serializes to more than MaxJSONBytes. A value whose
+// size cannot reach the bound (jsonSizeBound) is passed without serializing it.
 func CheckJSON(field string, v map[string]any) error {
 	if v == nil {
+		return nil
+	}
+	if n, ok := jsonSizeBound(v, 0); ok && n <= MaxJSONBytes {
 		return nil
 	}
 	b, err := json.Marshal(v)
@@ -74,7 +78,8 @@ func CheckLogEntry(in logs.CreateLogEntryInput) error {
 	return CheckJSON("fields", in.Fields)
 }
 
-// UsersExist returns BAD_USER_INPUT naming the first of ids that is no user, after one query.
+// UsersExist returns BAD_USER_INPUT naming the first of ids that is no user, after one query
+// when all exist.
 func UsersExist(ctx context.Context, c *users.Client, ids []uuid.UUID) error {
 	distinct := slices.Clone(ids)
 	slices.SortFunc(distinct, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
@@ -82,12 +87,27 @@ func UsersExist(ctx context.Context, c *users.Client, ids []uuid.UUID) error {
 	if len(distinct) == 0 {
 		return nil
 	}
-	found, err := c.User.Query().Where(user.IDIn(distinct...)).IDs(ctx)
+	// A count answers the usual case, every user found, without sending the ids back; their
+	// list is read only to name one that is missing.
+	q := c.User.Query().Where(predicate.User(idIn(distinct)))
+	n, err := q.Clone().Count(ctx)
 	if err != nil {
 		return apierror.Database("users", err)
 	}
+	if n == len(distinct) {
+		return nil
+	}
+	found, err := q.IDs(ctx)
+	if err != nil {
+		return apierror.Database("users", err)
+	}
+	// A set, not a scan of found per id: a batch names up to MaxBatch users.
+	exists := make(map[uuid.UUID]struct{}, len(found))
+	for _, id := range found {
+		exists[id] = struct{}{}
+	}
 	for _, id := range ids {
-		if !slices.Contains(found, id) {
+		if _, ok := exists[id]; !ok {
 			return apierror.BadInput("user %s does not exist", id)
 		}
 	}

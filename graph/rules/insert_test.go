@@ -1,0 +1,136 @@
+package rules
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/multidb/multidb/ent/analytics"
+	"github.com/multidb/multidb/ent/analytics/event"
+	"github.com/multidb/multidb/graph/access"
+	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/testdb"
+)
+
+// TestTrackEventsKeepsTheAccessRules: the batch statement runs behind the access rules' hook,
+// as ent's bulk create did. A USER's events are theirs only, an anonymous caller's are
+// AnonymousUser's only, even when the users' lookup of the graph is not in the way.
+func TestTrackEventsKeepsTheAccessRules(t *testing.T) {
+	for _, d := range testdb.Dialects(t) {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			ctx := context.Background()
+			set := testdb.OpenMigrated(t, d)
+			me, other := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+			asMe := auth.NewContext(ctx, auth.Viewer{UserID: me, Role: auth.RoleUser})
+			anonymous := auth.NewContext(ctx, auth.Viewer{})
+			ruled := access.Clients(set, access.Options{AnonymousTracking: true}).Analytics
+			count := func() int {
+				t.Helper()
+				n, err := set.Analytics.Event.Query().Count(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			batch := func(owners ...uuid.UUID) []*analytics.CreateEventInput {
+				in := make([]*analytics.CreateEventInput, len(owners))
+				for i, o := range owners {
+					in[i] = &analytics.CreateEventInput{UserID: o, Name: "rule", Properties: map[string]any{"i": i}}
+				}
+				return in
+			}
+			cases := []struct {
+				name   string
+				ctx    context.Context
+				inputs []*analytics.CreateEventInput
+				code   string // "" when stored
+				// withIDs also sends client ids. An anonymous caller's are refused before the
+				// batch: their lookup reads events, which anonymous callers may not.
+				withIDs bool
+			}{
+				{"a USER's own", asMe, batch(me, me, me), "", true},
+				{"a USER's batch with another's event last", asMe, batch(me, me, other), apierror.Forbidden, true},
+				{"a USER's batch with another's event first", asMe, batch(other, me), apierror.Forbidden, true},
+				{"anonymous, as the anonymous user", anonymous, batch(access.AnonymousUser, access.AnonymousUser), "", false},
+				{"anonymous, as a user", anonymous, batch(access.AnonymousUser, me), apierror.Unauthenticated, false},
+				{"no viewer", ctx, batch(me), apierror.Internal, true},
+			}
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					modes := []bool{false}
+					if tc.withIDs {
+						modes = append(modes, true)
+					}
+					for _, withIDs := range modes {
+						var ids []uuid.UUID
+						if withIDs {
+							for range tc.inputs {
+								ids = append(ids, uuid.Must(uuid.NewV7()))
+							}
+						}
+						before := count()
+						evs, err := TrackEvents(tc.ctx, ruled, tc.inputs, ids)
+						if tc.code != "" {
+							if code := apierror.CodeOf(err); code != tc.code {
+								t.Errorf("ids %v: got %v (%q), want %s", withIDs, err, code, tc.code)
+							}
+							if after := count(); after != before {
+								t.Errorf("ids %v: events went from %d to %d: a refused batch must store nothing", withIDs, before, after)
+							}
+							continue
+						}
+						if err != nil || len(evs) != len(tc.inputs) {
+							t.Fatalf("ids %v: got %d events, %v; want %d", withIDs, len(evs), err, len(tc.inputs))
+						}
+						if after := count(); after != before+len(tc.inputs) {
+							t.Errorf("ids %v: events went from %d to %d, want +%d", withIDs, before, after, len(tc.inputs))
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestInsertRowsAllOrNothing: the batch is one statement; a row the database refuses (an id
+// taken) stores none of the others, and the error is ent's constraint error, as the retry
+// logic of TrackEvents expects.
+func TestInsertRowsAllOrNothing(t *testing.T) {
+	for _, d := range testdb.Dialects(t) {
+		t.Run(testdb.Name(d), func(t *testing.T) {
+			ctx := context.Background()
+			set := testdb.OpenMigrated(t, d)
+			c := set.Analytics
+			user := uuid.Must(uuid.NewV7())
+			taken, err := c.Event.Create().SetUserID(user).SetName("taken").Save(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			builders := make([]*analytics.EventCreate, MaxBatch)
+			for i := range builders {
+				builders[i] = c.Event.Create().SetUserID(user).SetName("batch").SetProperties(map[string]any{"i": i})
+			}
+			builders[MaxBatch/2].SetID(taken.ID)
+			_, err = c.Event.CreateBulk(builders...).SaveWith(ctx, insertRows)
+			if !analytics.IsConstraintError(err) {
+				t.Errorf("got %v, want a constraint error", err)
+			}
+			if n, _ := c.Event.Query().Where(event.Name("batch")).Count(ctx); n != 0 {
+				t.Errorf("stored %d events of a refused batch, want 0", n)
+			}
+			// A full batch goes through.
+			for i := range builders {
+				builders[i] = c.Event.Create().SetUserID(user).SetName("batch")
+			}
+			evs, err := c.Event.CreateBulk(builders...).SaveWith(ctx, insertRows)
+			if err != nil || len(evs) != MaxBatch {
+				t.Fatalf("got %d events, %v; want %d", len(evs), err, MaxBatch)
+			}
+			if n, _ := c.Event.Query().Where(event.Name("batch")).Count(ctx); n != MaxBatch {
+				t.Errorf("stored %d events, want %d", n, MaxBatch)
+			}
+		})
+	}
+}
