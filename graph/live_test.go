@@ -681,3 +681,73 @@ func TestLiveOutage(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveAccessInSQL serves a USER, another USER and an ADMIN with one statement per wake-up
+// and checks that the rule is the statement's: each USER receives their own rows only, the
+// admin every row, each once and in order, also when tiny bounds (2 rows, 3 pairs a
+// statement) split the rows over many statements.
+func TestLiveAccessInSQL(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		for _, o := range []live.Options{
+			{Poll: -1, Settle: time.Millisecond, MaxPerViewer: 10},
+			{Poll: -1, Settle: time.Millisecond, MaxPerViewer: 10, Batch: 2, Pairs: 3},
+		} {
+			feed := graph.LiveLogFeed(e.set, o)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			alice := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleUser}
+			bob := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleUser}
+			admin := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
+			from := live.Boundary(time.Now()) // after the rows of the previous round
+			streams := map[string]<-chan *live.Delivery[*logs.LogEntry]{}
+			for name, v := range map[string]auth.Viewer{"alice": alice, "bob": bob, "admin": admin} {
+				ch, err := feed.Subscribe(ctx, v, &from, nil, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				streams[name] = ch
+			}
+			var want = map[string][]string{}
+			for i := range 4 {
+				a, b := fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
+				addLog(t, e, &alice.UserID, logentry.LevelINFO, a)
+				addLog(t, e, &bob.UserID, logentry.LevelINFO, b)
+				want["alice"] = append(want["alice"], a)
+				want["bob"] = append(want["bob"], b)
+				want["admin"] = append(want["admin"], a, b)
+			}
+			addLog(t, e, nil, logentry.LevelINFO, "system")
+			want["admin"] = append(want["admin"], "system")
+			time.Sleep(5 * time.Millisecond) // past the settle window
+
+			e.count.reset()
+			ticks := 1
+			for feed.Tick(ctx) {
+				ticks++
+				if ticks > 50 {
+					t.Fatal("the feed never caught up")
+				}
+			}
+			if got := e.count.counts()["logs"]; got != ticks {
+				t.Errorf("%+v: %d statements for %d wake-ups, want one each", o, got, ticks)
+			}
+			if o.Batch == 2 && ticks < 3 {
+				t.Errorf("bounds of 2 rows and 3 pairs: %d wake-ups, want several", ticks)
+			}
+			for name, ch := range streams {
+				var got []string
+				for len(ch) > 0 {
+					d := <-ch
+					if d.Err != nil {
+						t.Fatalf("%s: %v", name, d.Err)
+					}
+					got = append(got, d.Node.Message)
+				}
+				if strings.Join(got, ",") != strings.Join(want[name], ",") {
+					t.Errorf("%+v: %s received %v, want %v", o, name, got, want[name])
+				}
+			}
+			cancel()
+		}
+	})
+}

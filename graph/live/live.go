@@ -1,8 +1,9 @@
 // Package live streams new rows of a table to many subscribers. Each table has one Feed; all
-// its subscribers share one statement per wake-up (the new rows since the oldest cursor, read
-// as the system), plus one statement per distinct where filter among the subscribers that have
-// one (never per subscriber). The owner rule is applied per subscriber in Go, exactly: a USER
-// receives rows whose owner is theirs, an ADMIN every row.
+// its subscribers share one statement per wake-up, plus one statement per distinct where
+// filter among the subscribers that receive rows (never per subscriber). The shared statement
+// carries every subscriber's viewer and cursor and joins them to the new rows by the access
+// rule of the type's declared policy (Pairs): a USER receives rows whose owner is theirs, an
+// ADMIN every row, decided in SQL.
 //
 // Order and the settle window: ids are UUID v7, which sort by the time they were made, but
 // concurrent writers commit out of id order, so a feed that delivered every id above a cursor
@@ -31,6 +32,7 @@ const (
 	DefaultSettle        = 500 * time.Millisecond
 	DefaultBuffer        = 1024
 	DefaultBatch         = 1000
+	DefaultPairs         = 50_000
 	DefaultMaxPerViewer  = 100
 	DefaultMaxPerConnect = 50
 )
@@ -52,6 +54,9 @@ type Options struct {
 	Buffer int
 	// Batch is the most rows one statement reads.
 	Batch int
+	// Pairs is the most (row, subscriber) pairs one statement returns; a row's subscribers
+	// are never split, so a statement returns at least one row whatever its readers.
+	Pairs int
 	// MaxPerViewer caps the subscriptions of one user over all of this process's feeds.
 	MaxPerViewer int
 }
@@ -71,6 +76,9 @@ func (o Options) withDefaults() Options {
 	if o.Batch <= 0 {
 		o.Batch = DefaultBatch
 	}
+	if o.Pairs <= 0 {
+		o.Pairs = DefaultPairs
+	}
 	if o.MaxPerViewer <= 0 {
 		o.MaxPerViewer = DefaultMaxPerViewer
 	}
@@ -89,13 +97,15 @@ var (
 
 // Table is how a Feed reads its table.
 type Table[T any] struct {
-	// Fetch returns the rows with after < id < before, in id order, at most limit: one statement.
-	Fetch func(ctx context.Context, after, before uuid.UUID, limit int) ([]T, error)
+	// Read answers a wake-up in one statement (see Pairs), whatever the number of readers.
+	Read func(ctx context.Context, r Read) (Page[T], error)
 	// Match returns which of ids pass where: one statement.
 	Match func(ctx context.Context, ids []uuid.UUID, where any) (map[uuid.UUID]bool, error)
-	// ID and Owner read a row; Owner's false means the row has no owner (admins only).
-	ID    func(T) uuid.UUID
-	Owner func(T) (uuid.UUID, bool)
+	// ID reads a row's id.
+	ID func(T) uuid.UUID
+	// Batch, when set, makes the value shared by the deliveries of one wake-up (Delivery.Batch)
+	// from the rows it delivers: the stitched fields of all of them load through it at once.
+	Batch func(rows []T) any
 	// Listen, when set, wakes the feed when rows are committed (PostgreSQL's LISTEN) until the
 	// returned stop is called; the feed listens only while it has subscribers.
 	Listen func(wake func()) (stop func())
@@ -107,6 +117,7 @@ type Table[T any] struct {
 type Delivery[T any] struct {
 	Node   T
 	Cursor uuid.UUID
+	Batch  any // Table.Batch of the wake-up that delivered Node
 	Err    error
 	Final  bool
 }
@@ -341,8 +352,14 @@ func (f *Feed[T]) loop(done chan struct{}) {
 }
 
 // Tick reads the table once for every subscriber and delivers what each may see; it reports
-// whether the statement hit its batch limit (more rows wait). The feed's loop calls it; tests
-// call it to count the statements of one wake-up.
+// whether the statement hit one of its bounds (more rows wait). The feed's loop calls it;
+// tests call it to count the statements of one wake-up.
+//
+// The statement carries every subscriber (its viewer and cursor) and returns each new row
+// with the subscribers that may see it, so the access rule is applied in SQL. Afterwards
+// every subscriber's cursor moves to the statement's horizon: past every row it scanned, or,
+// when it scanned all the settled rows, up to the settle boundary, so that the next
+// statement starts where this one stopped for subscribers that received nothing.
 func (f *Feed[T]) Tick(ctx context.Context) bool {
 	f.mu.Lock()
 	subs := make([]*sub[T], 0, len(f.subs))
@@ -353,18 +370,24 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	if len(subs) == 0 {
 		return false
 	}
+	readers := make([]Reader, len(subs))
 	low := subs[0].cursor
-	for _, s := range subs[1:] {
+	for i, s := range subs {
+		readers[i] = Reader{Sub: i, After: s.cursor}
+		if !s.viewer.Admin() {
+			readers[i].Viewer = &s.viewer.UserID
+		}
 		if bytesLess(s.cursor, low) {
 			low = s.cursor
 		}
 	}
-	limit := f.hub.opts.Batch
+	opts := f.hub.opts
 	// A silent database must not hold the feed: the next wake-up tries again.
 	fetchCtx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	ctx = fetchCtx
-	rows, err := f.table.Fetch(ctx, low, Boundary(time.Now().Add(-f.hub.opts.Settle)), limit)
+	before := Boundary(time.Now().Add(-opts.Settle))
+	page, err := f.table.Read(ctx, Read{Low: low, Before: before, Rows: opts.Batch, Pairs: opts.Pairs, Readers: readers})
 	if err != nil {
 		if ctx.Err() == nil {
 			f.broadcast(subs, err)
@@ -374,20 +397,75 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	for _, s := range subs {
 		s.failing = false
 	}
-	if len(rows) == 0 {
-		return false
+	horizon, more := pred(before), false
+	if n := len(page.Rows); n > 0 {
+		last := page.Rows[n-1]
+		if last.Rank < page.Scanned || page.Scanned >= opts.Batch {
+			horizon, more = f.table.ID(last.Node), true
+		}
 	}
-	ids := make([]uuid.UUID, len(rows))
-	for i, r := range rows {
-		ids[i] = f.table.ID(r)
+	// One statement per distinct filter, over the rows that reach its subscribers only.
+	failed, matches := f.match(ctx, subs, page.Rows)
+	var batch any
+	if f.table.Batch != nil {
+		nodes := make([]T, 0, len(page.Rows))
+		for _, r := range page.Rows {
+			if len(r.To) > 0 {
+				nodes = append(nodes, r.Node)
+			}
+		}
+		if len(nodes) > 0 {
+			batch = f.table.Batch(nodes)
+		}
 	}
-	// One statement per distinct filter, over the new rows only.
-	matches := map[string]map[uuid.UUID]bool{}
-	groups := map[string]*sub[T]{}
+	skip := make([]bool, len(subs)) // failed its filter's statement, or left
+	for i, s := range subs {
+		if err := failed[s.whereKey]; err != nil {
+			// It keeps its cursor: the next wake-up reads its rows again.
+			f.send(s, &Delivery[T]{Err: err})
+			skip[i] = true
+		}
+	}
+	for _, r := range page.Rows {
+		id := f.table.ID(r.Node)
+		for _, i := range r.To {
+			s := subs[i]
+			if skip[i] || !bytesLess(s.cursor, id) {
+				continue
+			}
+			if s.whereKey != "" && !matches[s.whereKey][id] {
+				continue
+			}
+			if !f.send(s, &Delivery[T]{Node: r.Node, Cursor: id, Batch: batch}) {
+				skip[i] = true
+			}
+		}
+	}
 	for _, s := range subs {
-		if s.whereKey != "" {
+		if failed[s.whereKey] == nil && bytesLess(s.cursor, horizon) {
+			s.cursor = horizon
+		}
+	}
+	return more
+}
+
+// match runs the statement of each distinct where filter among the subscribers that receive
+// rows, over those rows' ids.
+func (f *Feed[T]) match(ctx context.Context, subs []*sub[T], rows []Row[T]) (failed map[string]error, matches map[string]map[uuid.UUID]bool) {
+	ids := map[string][]uuid.UUID{}
+	groups := map[string]*sub[T]{}
+	for _, r := range rows {
+		id := f.table.ID(r.Node)
+		for _, i := range r.To {
+			s := subs[i]
+			if s.whereKey == "" {
+				continue
+			}
 			if _, ok := groups[s.whereKey]; !ok {
 				groups[s.whereKey] = s
+			}
+			if l := ids[s.whereKey]; len(l) == 0 || l[len(l)-1] != id {
+				ids[s.whereKey] = append(l, id)
 			}
 		}
 	}
@@ -396,45 +474,17 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	failed := map[string]error{}
+	failed = map[string]error{}
+	matches = map[string]map[uuid.UUID]bool{}
 	for _, k := range keys {
-		m, err := f.table.Match(ctx, ids, groups[k].where)
+		m, err := f.table.Match(ctx, ids[k], groups[k].where)
 		if err != nil {
 			failed[k] = err
 			continue
 		}
 		matches[k] = m
 	}
-	last := ids[len(ids)-1]
-	for _, s := range subs {
-		if err := failed[s.whereKey]; err != nil {
-			f.send(s, &Delivery[T]{Err: err})
-			continue
-		}
-		for i, r := range rows {
-			if !bytesLess(s.cursor, ids[i]) {
-				continue
-			}
-			if !f.visible(s, r) || (s.whereKey != "" && !matches[s.whereKey][ids[i]]) {
-				continue
-			}
-			if !f.send(s, &Delivery[T]{Node: r, Cursor: ids[i]}) {
-				break
-			}
-		}
-		if bytesLess(s.cursor, last) {
-			s.cursor = last
-		}
-	}
-	return len(rows) == limit
-}
-
-func (f *Feed[T]) visible(s *sub[T], r T) bool {
-	if s.viewer.Admin() {
-		return true
-	}
-	owner, ok := f.table.Owner(r)
-	return ok && owner == s.viewer.UserID
+	return failed, matches
 }
 
 // send queues d for s without waiting; a full buffer ends the subscription.
@@ -489,6 +539,17 @@ func Boundary(t time.Time) uuid.UUID {
 	ms := uint64(t.UnixMilli())
 	for i := 0; i < 6; i++ {
 		u[i] = byte(ms >> (40 - 8*i))
+	}
+	return u
+}
+
+// pred is the UUID right below u: a cursor at pred(u) reads u next.
+func pred(u uuid.UUID) uuid.UUID {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]--
+		if u[i] != 0xff {
+			break
+		}
 	}
 	return u
 }
