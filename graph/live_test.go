@@ -751,3 +751,83 @@ func TestLiveAccessInSQL(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveStitchedBatch delivers, in one wake-up, rows of several users to several
+// subscribers that select `node { user { name } }`: the users of the whole wake-up cost one
+// statement to the users database, and each subscriber's `user` is the row's own user, a USER
+// seeing only their own row.
+func TestLiveStitchedBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithViewer(testAdmin), graph.WithLive(liveOptions), graph.WithSessionRecheck(time.Hour))
+		const n = 4
+		var owners []authPayload
+		names := map[string]string{}
+		for i := range n {
+			p := h.signUp(t, fmt.Sprintf("stitched%d@example.com", i), "stitched-live-password", fmt.Sprintf("Owner %d", i))
+			owners = append(owners, p)
+			names[p.User.ID] = fmt.Sprintf("Owner %d", i)
+		}
+		const doc = `subscription { logEntries { cursor node { message userID user { name } } } }`
+		var clients []*wsClient
+		for range 3 {
+			c, err := dialWS(t, h, "") // the handler's viewer: an admin
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, c)
+		}
+		alice, err := dialWS(t, h, owners[0].Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliceID := uuid.MustParse(owners[0].User.ID)
+		for _, c := range clients {
+			c.subscribe("s", doc, nil)
+			waitStarted(t, c, "s", func() { addLog(t, e, nil, logentry.LevelDEBUG, "started") })
+		}
+		alice.subscribe("s", doc, nil)
+		waitStarted(t, alice, "s", func() { addLog(t, e, &aliceID, logentry.LevelDEBUG, "started") })
+		// Every started row has been delivered, and its users read, once a later row arrives.
+		addLog(t, e, &aliceID, logentry.LevelDEBUG, "sync")
+		for _, c := range append(clients, alice) {
+			for {
+				if m, _ := c.message("logEntries"); m == "sync" {
+					break
+				}
+			}
+		}
+
+		// One insert of rows whose ids share a millisecond: they settle, and are read, together.
+		e.count.reset()
+		first := uuid.Must(uuid.NewV7())
+		bulk := make([]*logs.LogEntryCreate, n)
+		for i, o := range owners {
+			id := uuid.Must(uuid.NewV7())
+			copy(id[:6], first[:6])
+			owner := uuid.MustParse(o.User.ID)
+			bulk[i] = e.set.Logs.LogEntry.Create().SetID(id).SetMessage(fmt.Sprintf("row %d", i)).SetLevel(logentry.LevelINFO).SetUserID(owner)
+		}
+		if _, err := e.set.Logs.LogEntry.CreateBulk(bulk...).Save(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check := func(c *wsClient, want int) {
+			for range want {
+				s := c.next("logEntries")
+				if s.Type != "next" || s.Node == nil || len(s.Errors) > 0 {
+					t.Fatalf("got %s %+v (data %s), want a row", s.Type, s.Errors, s.rawData)
+				}
+				user, _ := s.Node["user"].(map[string]any)
+				if owner, _ := s.Node["userID"].(string); user == nil || user["name"] != names[owner] {
+					t.Fatalf("%v: user %v, want %s", s.Node["message"], user, names[owner])
+				}
+			}
+		}
+		for _, c := range clients {
+			check(c, n)
+		}
+		check(alice, 1)
+		if got := e.count.counts()["users"]; got != 1 {
+			t.Fatalf("%d statements to users for one wake-up of %d rows to 4 subscribers, want 1:\n%s", got, n, e.count.dump())
+		}
+	})
+}

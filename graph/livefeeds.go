@@ -64,6 +64,13 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 			},
 			ID:     func(e *logs.LogEntry) uuid.UUID { return e.ID },
 			Listen: listen("logs", logentry.Table),
+			Batch: func(rows []*logs.LogEntry) any {
+				refs := make([]*uuid.UUID, len(rows))
+				for i, r := range rows {
+					refs[i] = r.UserID
+				}
+				return newLiveBatch(set, "logs", "LogEntry", "user", refs)
+			},
 		}),
 		events: live.NewFeed(hub, live.Table[*analytics.Event]{
 			Read: func(ctx context.Context, r live.Read) (live.Page[*analytics.Event], error) {
@@ -87,6 +94,13 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 			},
 			ID:     func(e *analytics.Event) uuid.UUID { return e.ID },
 			Listen: listen("analytics", event.Table),
+			Batch: func(rows []*analytics.Event) any {
+				refs := make([]*uuid.UUID, len(rows))
+				for i, r := range rows {
+					refs[i] = &r.UserID
+				}
+				return newLiveBatch(set, "analytics", "Event", "user", refs)
+			},
 		}),
 	}
 }
@@ -191,7 +205,7 @@ func (r *Resolver) subscribeLogEntries(ctx context.Context, where *logs.LogEntry
 		if d.Err != nil {
 			return &model.LogEntryStreamEdge{Err: streamError(d.Err)}
 		}
-		return &model.LogEntryStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}}
+		return &model.LogEntryStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}, Batch: d.Batch}
 	})
 }
 
@@ -200,6 +214,6 @@ func (r *Resolver) subscribeEvents(ctx context.Context, where *analytics.EventWh
 		if d.Err != nil {
 			return &model.EventStreamEdge{Err: streamError(d.Err)}
 		}
-		return &model.EventStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}}
+		return &model.EventStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}, Batch: d.Batch}
 	})
 }
