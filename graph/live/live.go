@@ -357,9 +357,10 @@ func (f *Feed[T]) loop(done chan struct{}) {
 //
 // The statement carries every subscriber (its viewer and cursor) and returns each new row
 // with the subscribers that may see it, so the access rule is applied in SQL. Afterwards
-// every subscriber's cursor moves to the statement's horizon: past every row it scanned, or,
-// when it scanned all the settled rows, up to the settle boundary, so that the next
-// statement starts where this one stopped for subscribers that received nothing.
+// every subscriber's cursor moves to the last row the statement covered, also for those
+// that received nothing, so that the next statement starts where this one stopped. (Not to
+// the settle boundary: a row that commits a little late, below it but above every row read
+// so far, is still delivered.)
 func (f *Feed[T]) Tick(ctx context.Context) bool {
 	f.mu.Lock()
 	subs := make([]*sub[T], 0, len(f.subs))
@@ -397,12 +398,14 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	for _, s := range subs {
 		s.failing = false
 	}
-	horizon, more := pred(before), false
+	// The last row returned is the last one scanned, unless the bound on pairs cut the rows
+	// short: every subscriber has received what it may see up to it.
+	var horizon uuid.UUID
+	more := false
 	if n := len(page.Rows); n > 0 {
 		last := page.Rows[n-1]
-		if last.Rank < page.Scanned || page.Scanned >= opts.Batch {
-			horizon, more = f.table.ID(last.Node), true
-		}
+		horizon = f.table.ID(last.Node)
+		more = last.Rank < page.Scanned || page.Scanned >= opts.Batch
 	}
 	// One statement per distinct filter, over the rows that reach its subscribers only.
 	failed, matches := f.match(ctx, subs, page.Rows)
@@ -539,17 +542,6 @@ func Boundary(t time.Time) uuid.UUID {
 	ms := uint64(t.UnixMilli())
 	for i := 0; i < 6; i++ {
 		u[i] = byte(ms >> (40 - 8*i))
-	}
-	return u
-}
-
-// pred is the UUID right below u: a cursor at pred(u) reads u next.
-func pred(u uuid.UUID) uuid.UUID {
-	for i := len(u) - 1; i >= 0; i-- {
-		u[i]--
-		if u[i] != 0xff {
-			break
-		}
 	}
 	return u
 }
