@@ -353,7 +353,7 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			from := live.Boundary(time.Now().Add(-time.Minute))
-			var chans []<-chan *live.Delivery[*logs.LogEntry]
+			var chans []*live.Stream[*logs.LogEntry]
 			for i := range n {
 				v := auth.Viewer{UserID: uuid.New(), Role: auth.RoleUser}
 				if i%2 == 0 {
@@ -372,8 +372,8 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 			stmts := e.count.counts()["logs"]
 			delivered := 0
 			for _, ch := range chans {
-				for len(ch) > 0 {
-					if d := <-ch; d.Err == nil && d.Node.Message == fmt.Sprintf("for %d", n) {
+				for d, _ := ch.TryNext(); d != nil; d, _ = ch.TryNext() {
+					if d.Err == nil && d.Node.Message == fmt.Sprintf("for %d", n) {
 						delivered++
 					}
 				}
@@ -699,7 +699,7 @@ func TestLiveAccessInSQL(t *testing.T) {
 			bob := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleUser}
 			admin := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
 			from := live.Boundary(time.Now()) // after the rows of the previous round
-			streams := map[string]<-chan *live.Delivery[*logs.LogEntry]{}
+			streams := map[string]*live.Stream[*logs.LogEntry]{}
 			for name, v := range map[string]auth.Viewer{"alice": alice, "bob": bob, "admin": admin} {
 				ch, err := feed.Subscribe(ctx, v, &from, nil, "")
 				if err != nil {
@@ -736,8 +736,7 @@ func TestLiveAccessInSQL(t *testing.T) {
 			}
 			for name, ch := range streams {
 				var got []string
-				for len(ch) > 0 {
-					d := <-ch
+				for d, _ := ch.TryNext(); d != nil; d, _ = ch.TryNext() {
 					if d.Err != nil {
 						t.Fatalf("%s: %v", name, d.Err)
 					}

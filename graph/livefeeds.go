@@ -166,7 +166,7 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 	if after != nil {
 		from = &after.ID
 	}
-	ch, err := f.Subscribe(ctx, v, from, where, key)
+	st, err := f.Subscribe(ctx, v, from, where, key)
 	if err != nil {
 		releaseConnectionSlot(ctx)
 		if errors.Is(err, live.ErrTooMany) {
@@ -174,17 +174,20 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 		}
 		return nil, &apierror.Error{Code: apierror.DatabaseUnavailable, Message: "the server is shutting down", Cause: err}
 	}
+	// One goroutine a subscription hands the feed's deliveries to gqlgen, one at a time.
 	out := make(chan *P)
 	go func() {
 		defer close(out)
 		defer releaseConnectionSlot(ctx)
-		for d := range ch {
+		defer st.Close()
+		for {
+			d, ok := st.Next(ctx)
+			if !ok {
+				return
+			}
 			select {
 			case out <- to(*d):
 			case <-ctx.Done():
-				// Drain so that the feed's buffer empties; it closes ch on its own.
-				for range ch {
-				}
 				return
 			}
 		}

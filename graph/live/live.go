@@ -190,8 +190,63 @@ type sub[T any] struct {
 	where    any
 	whereKey string
 	cursor   uuid.UUID // last row considered; only the loop writes it
-	ch       chan *Delivery[T]
-	failing  bool // an error of the current outage was sent; only the loop uses it
+	failing  bool      // an error of the current outage was sent; only the loop uses it
+
+	// Under the feed's mu: the deliveries waiting for the reader, and whether more may come.
+	// The queue grows as deliveries come, up to Options.Buffer, and is let go once read, so
+	// that a subscription that keeps up holds no buffer.
+	queue  []*Delivery[T]
+	closed bool
+	ready  chan struct{} // buffered by one: the queue or closed changed
+}
+
+// Stream is one subscription's deliveries, in order.
+type Stream[T any] struct {
+	f *Feed[T]
+	s *sub[T]
+}
+
+// Next waits for the next delivery. It returns false once the stream is over: after its
+// final error, at shutdown, or when ctx ends, which ends the subscription.
+func (st *Stream[T]) Next(ctx context.Context) (*Delivery[T], bool) {
+	for {
+		if d, more := st.TryNext(); d != nil || !more {
+			return d, d != nil
+		}
+		select {
+		case <-st.s.ready:
+		case <-ctx.Done():
+			st.Close()
+			return nil, false
+		}
+	}
+}
+
+// TryNext returns the next delivery if one waits; more is false once the stream is over.
+func (st *Stream[T]) TryNext() (d *Delivery[T], more bool) {
+	st.f.mu.Lock()
+	defer st.f.mu.Unlock()
+	s := st.s
+	if len(s.queue) == 0 {
+		return nil, !s.closed
+	}
+	d = s.queue[0]
+	s.queue[0] = nil
+	if s.queue = s.queue[1:]; len(s.queue) == 0 {
+		s.queue = nil
+	}
+	return d, true
+}
+
+// Close ends the subscription; the deliveries that wait are dropped.
+func (st *Stream[T]) Close() { st.f.remove(st.s, nil) }
+
+// signal tells the reader of s that its queue or state changed; under the feed's mu.
+func (s *sub[T]) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
 }
 
 // NewFeed returns a feed of table on hub.
@@ -213,12 +268,12 @@ func (f *Feed[T]) Wake() {
 
 // Subscribe streams the rows after the cursor after (nil: from now) that v may read and
 // that pass where (nil: all; whereKey identifies it, equal keys for equal filters). The
-// channel is closed when ctx ends, after a final error, or at shutdown.
-func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID, where any, whereKey string) (<-chan *Delivery[T], error) {
+// stream ends when ctx ends (read through Next), after a final error, or at shutdown.
+func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID, where any, whereKey string) (*Stream[T], error) {
 	if err := f.hub.acquire(v); err != nil {
 		return nil, err
 	}
-	s := &sub[T]{viewer: v, where: where, whereKey: whereKey, ch: make(chan *Delivery[T], f.hub.opts.Buffer)}
+	s := &sub[T]{viewer: v, where: where, whereKey: whereKey, ready: make(chan struct{}, 1)}
 	if after != nil {
 		s.cursor = *after
 	} else {
@@ -243,17 +298,10 @@ func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID
 	}
 	f.mu.Unlock()
 	f.Wake()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-f.stop:
-		}
-		f.remove(s, nil)
-	}()
-	return s.ch, nil
+	return &Stream[T]{f: f, s: s}, nil
 }
 
-// remove drops s, closing its channel after err (when not nil) if the loop has not already.
+// remove drops s, its stream ending after err (when not nil) if it has not ended already.
 func (f *Feed[T]) remove(s *sub[T], err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -263,12 +311,10 @@ func (f *Feed[T]) remove(s *sub[T], err error) {
 	delete(f.subs, s)
 	f.hub.release(s.viewer)
 	if err != nil {
-		select {
-		case s.ch <- &Delivery[T]{Err: err, Final: true}:
-		default:
-		}
+		s.queue = append(s.queue, &Delivery[T]{Err: err, Final: true})
 	}
-	close(s.ch)
+	s.closed = true
+	s.signal()
 }
 
 func (f *Feed[T]) close() {
@@ -493,37 +539,23 @@ func (f *Feed[T]) match(ctx context.Context, subs []*sub[T], rows []Row[T]) (fai
 // send queues d for s without waiting; a full buffer ends the subscription.
 func (f *Feed[T]) send(s *sub[T], d *Delivery[T]) bool {
 	f.mu.Lock()
-	if _, ok := f.subs[s]; !ok {
-		f.mu.Unlock()
-		return false
-	}
-	select {
-	case s.ch <- d:
-		f.mu.Unlock()
-		return true
-	default:
-	}
-	f.mu.Unlock()
-	// The last slot is kept for the error when possible; otherwise the channel's close says it.
-	f.dropSlow(s)
-	return false
-}
-
-func (f *Feed[T]) dropSlow(s *sub[T]) {
-	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.subs[s]; !ok {
-		return
+		return false
+	}
+	if len(s.queue) < f.hub.opts.Buffer {
+		s.queue = append(s.queue, d)
+		s.signal()
+		return true
 	}
 	delete(f.subs, s)
 	f.hub.release(s.viewer)
 	// Drop every waiting row, so that the error comes right after the last row the client
 	// read: it resumes from that row's cursor and misses nothing.
-	for len(s.ch) > 0 {
-		<-s.ch
-	}
-	s.ch <- &Delivery[T]{Err: ErrSlowConsumer, Final: true}
-	close(s.ch)
+	s.queue = []*Delivery[T]{{Err: ErrSlowConsumer, Final: true}}
+	s.closed = true
+	s.signal()
+	return false
 }
 
 // broadcast tells each subscriber once per outage that the table cannot be read.
