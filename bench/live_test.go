@@ -195,6 +195,7 @@ func TestLiveLoad(t *testing.T) {
 	elapsed := time.Since(start)
 	stmts := srv.statements(t, "analytics") - stmts0
 	serverRSS, serverPeak := procMemory(srv.cmd.Process.Pid)
+	goroutines, heap, stacks := srv.metric(t, "go_goroutines"), srv.metric(t, "go_memstats_heap_inuse_bytes"), srv.metric(t, "go_memstats_stack_inuse_bytes")
 	time.Sleep(5 * time.Second) // the last rows settle and arrive
 	stopReading()
 	wg.Wait()
@@ -220,8 +221,8 @@ func TestLiveLoad(t *testing.T) {
 		return latencies[int(p*float64(len(latencies)-1))]
 	}
 	clientRSS, _ := procMemory(os.Getpid())
-	t.Logf("subscribers %d, %d events/s for %s: %d deliveries, latency p50 %s p99 %s, missed %d, duplicated %d, ended by an error %d, analytics statements %.1f/s (ingestion included), server RSS %d MB (peak %d MB), clients' RSS %d MB",
-		len(subs), rate, duration, len(latencies), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), missed, dup, ended.Load(), float64(stmts)/elapsed.Seconds(), serverRSS>>20, serverPeak>>20, clientRSS>>20)
+	t.Logf("subscribers %d, %d events/s for %s: %d deliveries, latency p50 %s p99 %s, missed %d, duplicated %d, ended by an error %d, analytics statements %.1f/s (ingestion included), server RSS %d MB (peak %d MB; heap in use %d MB, stacks %d MB, %d goroutines), clients' RSS %d MB",
+		len(subs), rate, duration, len(latencies), pct(0.5).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), missed, dup, ended.Load(), float64(stmts)/elapsed.Seconds(), serverRSS>>20, serverPeak>>20, int64(heap)>>20, int64(stacks)>>20, int(goroutines), clientRSS>>20)
 	if missed != 0 || dup != 0 {
 		t.Errorf("missed %d, duplicated %d: want 0 and 0", missed, dup)
 	}
@@ -299,23 +300,28 @@ func startServer(t *testing.T, cfg *config.Config) *server {
 // statements reads the server's count of statements sent to db from /metrics.
 func (s *server) statements(t *testing.T, db string) int {
 	t.Helper()
+	return int(s.metric(t, `multidb_sql_statements_total{database="`+db+`"}`))
+}
+
+// metric reads one sample of the server's /metrics, by its name and labels as written there.
+func (s *server) metric(t *testing.T, sample string) float64 {
+	t.Helper()
 	res, err := http.Get(s.base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	prefix := `multidb_sql_statements_total{database="` + db + `"} `
 	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, prefix); ok {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return int(f)
+			return f
 		}
 	}
-	t.Fatalf("/metrics has no %s", prefix)
+	t.Fatalf("/metrics has no %s", sample)
 	return 0
 }
 

@@ -174,25 +174,9 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 		}
 		return nil, &apierror.Error{Code: apierror.DatabaseUnavailable, Message: "the server is shutting down", Cause: err}
 	}
-	// One goroutine a subscription hands the feed's deliveries to gqlgen, one at a time.
-	out := make(chan *P)
-	go func() {
-		defer close(out)
-		defer releaseConnectionSlot(ctx)
-		defer st.Close()
-		for {
-			d, ok := st.Next(ctx)
-			if !ok {
-				return
-			}
-			select {
-			case out <- to(*d):
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	// gqlgen ends the subscription's context when the stream ends, whichever side ends it.
+	context.AfterFunc(ctx, func() { releaseConnectionSlot(ctx) })
+	return live.Pipe(ctx, st, func(d *live.Delivery[T]) *P { return to(*d) }), nil
 }
 
 // streamError is what a stream's error becomes in the payload.

@@ -198,6 +198,17 @@ type sub[T any] struct {
 	queue  []*Delivery[T]
 	closed bool
 	ready  chan struct{} // buffered by one: the queue or closed changed
+	out    *outlet[T]    // set by Pipe
+}
+
+// outlet is where Pipe hands a stream's deliveries: a channel, filled by a goroutine that
+// runs only while deliveries wait for it. Its fields are used under the feed's mu.
+type outlet[T any] struct {
+	trySend  func(*Delivery[T]) bool // hands one over if the channel has room, without waiting
+	pump     func()                  // starts the goroutine
+	close    func()                  // closes the channel
+	pumping  bool
+	outClose bool
 }
 
 // Stream is one subscription's deliveries, in order.
@@ -226,26 +237,117 @@ func (st *Stream[T]) Next(ctx context.Context) (*Delivery[T], bool) {
 func (st *Stream[T]) TryNext() (d *Delivery[T], more bool) {
 	st.f.mu.Lock()
 	defer st.f.mu.Unlock()
-	s := st.s
-	if len(s.queue) == 0 {
-		return nil, !s.closed
+	if d = st.s.pop(); d != nil {
+		return d, true
 	}
-	d = s.queue[0]
-	s.queue[0] = nil
-	if s.queue = s.queue[1:]; len(s.queue) == 0 {
-		s.queue = nil
-	}
-	return d, true
+	return nil, !st.s.closed
 }
 
 // Close ends the subscription; the deliveries that wait are dropped.
 func (st *Stream[T]) Close() { st.f.remove(st.s, nil) }
 
-// signal tells the reader of s that its queue or state changed; under the feed's mu.
-func (s *sub[T]) signal() {
-	select {
-	case s.ready <- struct{}{}:
-	default:
+// Pipe hands the deliveries of st, turned into P by to, to the channel it returns, as
+// gqlgen's subscriptions take them, until the stream ends (the channel is then closed) or ctx
+// ends (which ends the subscription). The channel holds one delivery; a goroutine that
+// waits for the reader runs only while more wait, so that an idle subscription holds none.
+// Use either Pipe or Next, not both.
+func Pipe[T, P any](ctx context.Context, st *Stream[T], to func(*Delivery[T]) P) <-chan P {
+	ch := make(chan P, 1)
+	f, s := st.f, st.s
+	o := &outlet[T]{
+		trySend: func(d *Delivery[T]) bool {
+			select {
+			case ch <- to(d):
+				return true
+			default:
+				return false
+			}
+		},
+		close: func() { close(ch) },
+	}
+	// next returns the delivery to hand over, or stops the goroutine (closing the channel
+	// once the stream is over and nothing waits).
+	next := func() (*Delivery[T], bool) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if d := s.pop(); d != nil {
+			return d, true
+		}
+		o.pumping = false
+		s.finish()
+		return nil, false
+	}
+	o.pump = func() {
+		go func() {
+			for {
+				d, ok := next()
+				if !ok {
+					return
+				}
+				select {
+				case ch <- to(d):
+				case <-ctx.Done():
+					st.Close()
+					for _, ok := next(); ok; _, ok = next() {
+					}
+					return
+				}
+			}
+		}()
+	}
+	f.mu.Lock()
+	s.out = o
+	s.deliver()
+	f.mu.Unlock()
+	context.AfterFunc(ctx, st.Close)
+	return ch
+}
+
+// pop takes the next delivery of the queue, or nil; under the feed's mu.
+func (s *sub[T]) pop() *Delivery[T] {
+	if len(s.queue) == 0 {
+		return nil
+	}
+	d := s.queue[0]
+	s.queue[0] = nil
+	if s.queue = s.queue[1:]; len(s.queue) == 0 {
+		s.queue = nil
+	}
+	return d
+}
+
+// deliver tells the reader of s that its queue or state changed: it wakes Next, or, for a
+// piped stream, hands the first delivery over at once when the channel has room and starts
+// the goroutine for the rest; under the feed's mu.
+func (s *sub[T]) deliver() {
+	o := s.out
+	if o == nil {
+		select {
+		case s.ready <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if o.pumping {
+		return
+	}
+	if len(s.queue) == 1 && o.trySend(s.queue[0]) {
+		s.pop()
+	}
+	if len(s.queue) > 0 {
+		o.pumping = true
+		o.pump()
+		return
+	}
+	s.finish()
+}
+
+// finish closes the channel of a piped stream that is over, once nothing waits; under the
+// feed's mu.
+func (s *sub[T]) finish() {
+	if o := s.out; o != nil && s.closed && len(s.queue) == 0 && !o.pumping && !o.outClose {
+		o.outClose = true
+		o.close()
 	}
 }
 
@@ -314,7 +416,7 @@ func (f *Feed[T]) remove(s *sub[T], err error) {
 		s.queue = append(s.queue, &Delivery[T]{Err: err, Final: true})
 	}
 	s.closed = true
-	s.signal()
+	s.deliver()
 }
 
 func (f *Feed[T]) close() {
@@ -545,7 +647,7 @@ func (f *Feed[T]) send(s *sub[T], d *Delivery[T]) bool {
 	}
 	if len(s.queue) < f.hub.opts.Buffer {
 		s.queue = append(s.queue, d)
-		s.signal()
+		s.deliver()
 		return true
 	}
 	delete(f.subs, s)
@@ -554,7 +656,7 @@ func (f *Feed[T]) send(s *sub[T], d *Delivery[T]) bool {
 	// read: it resumes from that row's cursor and misses nothing.
 	s.queue = []*Delivery[T]{{Err: ErrSlowConsumer, Final: true}}
 	s.closed = true
-	s.signal()
+	s.deliver()
 	return false
 }
 
