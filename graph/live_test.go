@@ -682,7 +682,7 @@ func TestLiveOutage(t *testing.T) {
 	})
 }
 
-// TestLiveAccessInSQL serves a USER, another USER and an ADMIN with one statement per wake-up
+// TestLiveAccessInSQL serves two USERs and the ADMINs with one statement per wake-up
 // and checks that the rule is the statement's: each USER receives their own rows only, the
 // admin every row, each once and in order, also when tiny bounds (2 rows, 3 pairs a
 // statement) split the rows over many statements.
@@ -700,7 +700,9 @@ func TestLiveAccessInSQL(t *testing.T) {
 			admin := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
 			from := live.Boundary(time.Now()) // after the rows of the previous round
 			streams := map[string]*live.Stream[*logs.LogEntry]{}
-			for name, v := range map[string]auth.Viewer{"alice": alice, "bob": bob, "admin": admin} {
+			// Alice twice, and two admins: each pair reads as one group of the statement.
+			admin2 := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
+			for name, v := range map[string]auth.Viewer{"alice": alice, "alice again": alice, "bob": bob, "admin": admin, "admin2": admin2} {
 				ch, err := feed.Subscribe(ctx, v, &from, nil, "")
 				if err != nil {
 					t.Fatal(err)
@@ -718,6 +720,7 @@ func TestLiveAccessInSQL(t *testing.T) {
 			}
 			addLog(t, e, nil, logentry.LevelINFO, "system")
 			want["admin"] = append(want["admin"], "system")
+			want["alice again"], want["admin2"] = want["alice"], want["admin"]
 			time.Sleep(5 * time.Millisecond) // past the settle window
 
 			e.count.reset()

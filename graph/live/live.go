@@ -54,8 +54,9 @@ type Options struct {
 	Buffer int
 	// Batch is the most rows one statement reads.
 	Batch int
-	// Pairs is the most (row, subscriber) pairs one statement returns; a row's subscribers
-	// are never split, so a statement returns at least one row whatever its readers.
+	// Pairs is the most (row, reader) pairs one statement returns, a reader being the
+	// subscribers of one viewer at one cursor; a row's readers are never split, so a
+	// statement returns at least one row whatever its readers.
 	Pairs int
 	// MaxPerViewer caps the subscriptions of one user over all of this process's feeds.
 	MaxPerViewer int
@@ -519,13 +520,34 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	if len(subs) == 0 {
 		return false
 	}
-	readers := make([]Reader, len(subs))
+	// Subscribers of one viewer (all admins count as one) at one cursor read the same rows:
+	// the statement carries each such group once. After a wake-up nearly every cursor is
+	// the same, so the groups are about as many as the distinct viewers.
+	type groupKey struct {
+		viewer uuid.UUID // uuid.Nil for the admins
+		cursor uuid.UUID
+	}
+	groupOf := map[groupKey]int{}
+	var readers []Reader
+	var members [][]int // per group, its subscribers
 	low := subs[0].cursor
 	for i, s := range subs {
-		readers[i] = Reader{Sub: i, After: s.cursor}
+		k := groupKey{cursor: s.cursor}
 		if !s.viewer.Admin() {
-			readers[i].Viewer = &s.viewer.UserID
+			k.viewer = s.viewer.UserID
 		}
+		g, ok := groupOf[k]
+		if !ok {
+			g = len(readers)
+			groupOf[k] = g
+			r := Reader{Sub: g, After: s.cursor}
+			if !s.viewer.Admin() {
+				r.Viewer = &s.viewer.UserID
+			}
+			readers = append(readers, r)
+			members = append(members, nil)
+		}
+		members[g] = append(members[g], i)
 		if bytesLess(s.cursor, low) {
 			low = s.cursor
 		}
@@ -554,6 +576,16 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 		last := page.Rows[n-1]
 		horizon = f.table.ID(last.Node)
 		more = last.Rank < page.Scanned || page.Scanned >= opts.Batch
+	}
+	// From groups back to subscribers.
+	for i := range page.Rows {
+		var to []int
+		for _, g := range page.Rows[i].To {
+			if g >= 0 && g < len(members) {
+				to = append(to, members[g]...)
+			}
+		}
+		page.Rows[i].To = to
 	}
 	// One statement per distinct filter, over the rows that reach its subscribers only.
 	failed, matches := f.match(ctx, subs, page.Rows)

@@ -13,8 +13,9 @@ import (
 	"github.com/multidb/multidb/schema/xdb"
 )
 
-// Reader is one subscriber as the shared statement sees it: its number in the wake-up, the
-// user whose rows it may read (nil for an ADMIN, who reads every row) and its cursor.
+// Reader is what the shared statement knows of a subscriber, or of the subscribers of one
+// viewer at one cursor, who read the same rows: its number in the wake-up, the user whose rows
+// it may read (nil for an ADMIN, who reads every row) and its cursor.
 type Reader struct {
 	Sub    int
 	Viewer *uuid.UUID
