@@ -350,8 +350,6 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *env) {
 		count := func(n int) int {
 			feed := graph.LiveLogFeed(e.set, live.Options{Poll: -1, Settle: 1 * time.Millisecond, Buffer: 4, MaxPerViewer: 10})
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
 			from := live.Boundary(time.Now().Add(-time.Minute))
 			var chans []*live.Stream[*logs.LogEntry]
 			for i := range n {
@@ -359,10 +357,11 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 				if i%2 == 0 {
 					v.Role = auth.RoleAdmin
 				}
-				ch, err := feed.Subscribe(ctx, v, &from, nil, "")
+				ch, err := feed.Subscribe(v, &from, nil, "")
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer ch.Close()
 				chans = append(chans, ch)
 			}
 			addLog(t, e, nil, logentry.LevelINFO, fmt.Sprintf("for %d", n))
@@ -703,7 +702,7 @@ func TestLiveAccessInSQL(t *testing.T) {
 			// Alice twice, and two admins: each pair reads as one group of the statement.
 			admin2 := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
 			for name, v := range map[string]auth.Viewer{"alice": alice, "alice again": alice, "bob": bob, "admin": admin, "admin2": admin2} {
-				ch, err := feed.Subscribe(ctx, v, &from, nil, "")
+				ch, err := feed.Subscribe(v, &from, nil, "")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -748,6 +747,9 @@ func TestLiveAccessInSQL(t *testing.T) {
 				if strings.Join(got, ",") != strings.Join(want[name], ",") {
 					t.Errorf("%+v: %s received %v, want %v", o, name, got, want[name])
 				}
+			}
+			for _, ch := range streams {
+				ch.Close()
 			}
 			cancel()
 		}

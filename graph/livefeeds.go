@@ -166,7 +166,7 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 	if after != nil {
 		from = &after.ID
 	}
-	st, err := f.Subscribe(ctx, v, from, where, key)
+	st, err := f.Subscribe(v, from, where, key)
 	if err != nil {
 		releaseConnectionSlot(ctx)
 		if errors.Is(err, live.ErrTooMany) {

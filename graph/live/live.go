@@ -371,8 +371,9 @@ func (f *Feed[T]) Wake() {
 
 // Subscribe streams the rows after the cursor after (nil: from now) that v may read and
 // that pass where (nil: all; whereKey identifies it, equal keys for equal filters). The
-// stream ends when ctx ends (read through Next), after a final error, or at shutdown.
-func (f *Feed[T]) Subscribe(ctx context.Context, v auth.Viewer, after *uuid.UUID, where any, whereKey string) (*Stream[T], error) {
+// stream ends when its reader's context ends (see Next and Pipe), when it is closed, after a
+// final error, or at shutdown.
+func (f *Feed[T]) Subscribe(v auth.Viewer, after *uuid.UUID, where any, whereKey string) (*Stream[T], error) {
 	if err := f.hub.acquire(v); err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func TestPipe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	v := auth.Viewer{UserID: uuid.New(), Role: auth.RoleAdmin}
-	st, err := feed.Subscribe(ctx, v, &uuid.Nil, nil, "")
+	st, err := feed.Subscribe(v, &uuid.Nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestPipe(t *testing.T) {
 	}
 
 	// A reader that never reads: the buffer fills, then the final error, then the close.
-	slow, err := feed.Subscribe(ctx, v, &uuid.Nil, nil, "")
+	slow, err := feed.Subscribe(v, &uuid.Nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestPipe(t *testing.T) {
 		t.Fatalf("after %d deliveries the stream ended with %+v, want ErrSlowConsumer", n, last)
 	}
 
-	idle, err := feed.Subscribe(ctx, v, nil, nil, "")
+	idle, err := feed.Subscribe(v, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
