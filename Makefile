@@ -98,7 +98,7 @@ bench: ## Seed a large PostgreSQL data set (10,000 users, 1M events, 300,000 log
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5s ./bench/
 
 .PHONY: bench-live
-bench-live: ## Live load on PostgreSQL: LIVE_SUBSCRIBERS (1000) subscriptions, LIVE_RATE (1000) events/s for LIVE_DURATION (20) s
+bench-live: ## Live load on PostgreSQL against the real binary: LIVE_SUBSCRIBERS (1000) subscriptions, LIVE_RATE (1000) events/s for LIVE_DURATION (20) s; the server's RSS
 	$(GO) test -tags live -run '^TestLiveLoad$$' -count=1 -v -timeout 10m ./bench/
 
 .PHONY: soak

@@ -222,6 +222,7 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 		tokens:    o.limits.Tokens,
 		operation: func(ctx context.Context) context.Context { return loader.NewContext(ctx, clients, o.wait) },
 	})
+	srv.AroundResponses(perMessageLoaders(clients, o.wait))
 	srv.SetQueryCache(limit.NewDocumentCache(o.cacheBytes))
 	srv.SetParserTokenLimit(o.limits.Tokens)
 	if o.introspection {

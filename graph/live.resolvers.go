@@ -18,7 +18,11 @@ import (
 
 // Node is the resolver for the node field.
 func (r *eventStreamEdgeResolver) Node(ctx context.Context, obj *model.EventStreamEdge) (*analytics.Event, error) {
-	return obj.Node, obj.Err
+	if obj.Err != nil {
+		return nil, obj.Err
+	}
+	preloadLive(ctx, obj.Batch)
+	return obj.Node, nil
 }
 
 // Cursor is the resolver for the cursor field.
@@ -31,7 +35,11 @@ func (r *eventStreamEdgeResolver) Cursor(ctx context.Context, obj *model.EventSt
 
 // Node is the resolver for the node field.
 func (r *logEntryStreamEdgeResolver) Node(ctx context.Context, obj *model.LogEntryStreamEdge) (*logs.LogEntry, error) {
-	return obj.Node, obj.Err
+	if obj.Err != nil {
+		return nil, obj.Err
+	}
+	preloadLive(ctx, obj.Batch)
+	return obj.Node, nil
 }
 
 // Cursor is the resolver for the cursor field.

@@ -350,19 +350,18 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *env) {
 		count := func(n int) int {
 			feed := graph.LiveLogFeed(e.set, live.Options{Poll: -1, Settle: 1 * time.Millisecond, Buffer: 4, MaxPerViewer: 10})
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
 			from := live.Boundary(time.Now().Add(-time.Minute))
-			var chans []<-chan *live.Delivery[*logs.LogEntry]
+			var chans []*live.Stream[*logs.LogEntry]
 			for i := range n {
 				v := auth.Viewer{UserID: uuid.New(), Role: auth.RoleUser}
 				if i%2 == 0 {
 					v.Role = auth.RoleAdmin
 				}
-				ch, err := feed.Subscribe(ctx, v, &from, nil, "")
+				ch, err := feed.Subscribe(v, &from, nil, "")
 				if err != nil {
 					t.Fatal(err)
 				}
+				defer ch.Close()
 				chans = append(chans, ch)
 			}
 			addLog(t, e, nil, logentry.LevelINFO, fmt.Sprintf("for %d", n))
@@ -372,8 +371,8 @@ func TestLiveStatementsPerWakeUp(t *testing.T) {
 			stmts := e.count.counts()["logs"]
 			delivered := 0
 			for _, ch := range chans {
-				for len(ch) > 0 {
-					if d := <-ch; d.Err == nil && d.Node.Message == fmt.Sprintf("for %d", n) {
+				for d, _ := ch.TryNext(); d != nil; d, _ = ch.TryNext() {
+					if d.Err == nil && d.Node.Message == fmt.Sprintf("for %d", n) {
 						delivered++
 					}
 				}
@@ -678,6 +677,161 @@ func TestLiveOutage(t *testing.T) {
 			if s.Node["message"] == "after" {
 				return
 			}
+		}
+	})
+}
+
+// TestLiveAccessInSQL serves two USERs and the ADMINs with one statement per wake-up
+// and checks that the rule is the statement's: each USER receives their own rows only, the
+// admin every row, each once and in order, also when tiny bounds (2 rows, 3 pairs a
+// statement) split the rows over many statements.
+func TestLiveAccessInSQL(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		for _, o := range []live.Options{
+			{Poll: -1, Settle: time.Millisecond, MaxPerViewer: 10},
+			{Poll: -1, Settle: time.Millisecond, MaxPerViewer: 10, Batch: 2, Pairs: 3},
+		} {
+			feed := graph.LiveLogFeed(e.set, o)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			alice := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleUser}
+			bob := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleUser}
+			admin := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
+			from := live.Boundary(time.Now()) // after the rows of the previous round
+			streams := map[string]*live.Stream[*logs.LogEntry]{}
+			// Alice twice, and two admins: each pair reads as one group of the statement.
+			admin2 := auth.Viewer{UserID: uuid.Must(uuid.NewV7()), Role: auth.RoleAdmin}
+			for name, v := range map[string]auth.Viewer{"alice": alice, "alice again": alice, "bob": bob, "admin": admin, "admin2": admin2} {
+				ch, err := feed.Subscribe(v, &from, nil, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				streams[name] = ch
+			}
+			var want = map[string][]string{}
+			for i := range 4 {
+				a, b := fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
+				addLog(t, e, &alice.UserID, logentry.LevelINFO, a)
+				addLog(t, e, &bob.UserID, logentry.LevelINFO, b)
+				want["alice"] = append(want["alice"], a)
+				want["bob"] = append(want["bob"], b)
+				want["admin"] = append(want["admin"], a, b)
+			}
+			addLog(t, e, nil, logentry.LevelINFO, "system")
+			want["admin"] = append(want["admin"], "system")
+			want["alice again"], want["admin2"] = want["alice"], want["admin"]
+			time.Sleep(5 * time.Millisecond) // past the settle window
+
+			e.count.reset()
+			ticks := 1
+			for feed.Tick(ctx) {
+				ticks++
+				if ticks > 50 {
+					t.Fatal("the feed never caught up")
+				}
+			}
+			if got := e.count.counts()["logs"]; got != ticks {
+				t.Errorf("%+v: %d statements for %d wake-ups, want one each", o, got, ticks)
+			}
+			if o.Batch == 2 && ticks < 3 {
+				t.Errorf("bounds of 2 rows and 3 pairs: %d wake-ups, want several", ticks)
+			}
+			for name, ch := range streams {
+				var got []string
+				for d, _ := ch.TryNext(); d != nil; d, _ = ch.TryNext() {
+					if d.Err != nil {
+						t.Fatalf("%s: %v", name, d.Err)
+					}
+					got = append(got, d.Node.Message)
+				}
+				if strings.Join(got, ",") != strings.Join(want[name], ",") {
+					t.Errorf("%+v: %s received %v, want %v", o, name, got, want[name])
+				}
+			}
+			for _, ch := range streams {
+				ch.Close()
+			}
+			cancel()
+		}
+	})
+}
+
+// TestLiveStitchedBatch delivers, in one wake-up, rows of several users to several
+// subscribers that select `node { user { name } }`: the users of the whole wake-up cost one
+// statement to the users database, and each subscriber's `user` is the row's own user, a USER
+// seeing only their own row.
+func TestLiveStitchedBatch(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		h := e.with(t, graph.WithViewer(testAdmin), graph.WithLive(liveOptions), graph.WithSessionRecheck(time.Hour))
+		const n = 4
+		var owners []authPayload
+		names := map[string]string{}
+		for i := range n {
+			p := h.signUp(t, fmt.Sprintf("stitched%d@example.com", i), "stitched-live-password", fmt.Sprintf("Owner %d", i))
+			owners = append(owners, p)
+			names[p.User.ID] = fmt.Sprintf("Owner %d", i)
+		}
+		const doc = `subscription { logEntries { cursor node { message userID user { name } } } }`
+		var clients []*wsClient
+		for range 3 {
+			c, err := dialWS(t, h, "") // the handler's viewer: an admin
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, c)
+		}
+		alice, err := dialWS(t, h, owners[0].Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		aliceID := uuid.MustParse(owners[0].User.ID)
+		for _, c := range clients {
+			c.subscribe("s", doc, nil)
+			waitStarted(t, c, "s", func() { addLog(t, e, nil, logentry.LevelDEBUG, "started") })
+		}
+		alice.subscribe("s", doc, nil)
+		waitStarted(t, alice, "s", func() { addLog(t, e, &aliceID, logentry.LevelDEBUG, "started") })
+		// Every started row has been delivered, and its users read, once a later row arrives.
+		addLog(t, e, &aliceID, logentry.LevelDEBUG, "sync")
+		for _, c := range append(clients, alice) {
+			for {
+				if m, _ := c.message("logEntries"); m == "sync" {
+					break
+				}
+			}
+		}
+
+		// One insert of rows whose ids share a millisecond: they settle, and are read, together.
+		e.count.reset()
+		first := uuid.Must(uuid.NewV7())
+		bulk := make([]*logs.LogEntryCreate, n)
+		for i, o := range owners {
+			id := uuid.Must(uuid.NewV7())
+			copy(id[:6], first[:6])
+			owner := uuid.MustParse(o.User.ID)
+			bulk[i] = e.set.Logs.LogEntry.Create().SetID(id).SetMessage(fmt.Sprintf("row %d", i)).SetLevel(logentry.LevelINFO).SetUserID(owner)
+		}
+		if _, err := e.set.Logs.LogEntry.CreateBulk(bulk...).Save(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check := func(c *wsClient, want int) {
+			for range want {
+				s := c.next("logEntries")
+				if s.Type != "next" || s.Node == nil || len(s.Errors) > 0 {
+					t.Fatalf("got %s %+v (data %s), want a row", s.Type, s.Errors, s.rawData)
+				}
+				user, _ := s.Node["user"].(map[string]any)
+				if owner, _ := s.Node["userID"].(string); user == nil || user["name"] != names[owner] {
+					t.Fatalf("%v: user %v, want %s", s.Node["message"], user, names[owner])
+				}
+			}
+		}
+		for _, c := range clients {
+			check(c, n)
+		}
+		check(alice, 1)
+		if got := e.count.counts()["users"]; got != 1 {
+			t.Fatalf("%d statements to users for one wake-up of %d rows to 4 subscribers, want 1:\n%s", got, n, e.count.dump())
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
 	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
@@ -18,10 +19,12 @@ import (
 	"github.com/multidb/multidb/graph/model"
 	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/database"
+	"github.com/multidb/multidb/schema/xdb"
 )
 
-// liveFeeds are the streams of the subscriptions, over the system clients: the owner rule is
-// applied per subscriber by package live, and where filters by one statement per distinct filter.
+// liveFeeds are the streams of the subscriptions, over the system clients: the access rule of
+// each type's declared policy is part of the shared statement (live.Pairs), and where filters
+// take one statement per distinct filter.
 type liveFeeds struct {
 	hub    *live.Hub
 	logs   *live.Feed[*logs.LogEntry]
@@ -40,11 +43,16 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 	return &liveFeeds{
 		hub: hub,
 		logs: live.NewFeed(hub, live.Table[*logs.LogEntry]{
-			Fetch: func(ctx context.Context, after, before uuid.UUID, limit int) ([]*logs.LogEntry, error) {
-				rows, err := lc.LogEntry.Query().
-					Where(logentry.IDGT(after), logentry.IDLT(before)).
-					Order(logentry.ByID()).Limit(limit).All(ctx)
-				return rows, apierror.Database("logs", err)
+			Read: func(ctx context.Context, r live.Read) (live.Page[*logs.LogEntry], error) {
+				modify, err := live.Pairs(policyOf("logs", "LogEntry"), logentry.FieldID, r)
+				if err != nil {
+					return live.Page[*logs.LogEntry]{}, err
+				}
+				rows, err := lc.LogEntry.Query().Modify(modify).All(ctx)
+				if err != nil {
+					return live.Page[*logs.LogEntry]{}, apierror.Database("logs", err)
+				}
+				return pageOf(rows, (*logs.LogEntry).Value)
 			},
 			Match: func(ctx context.Context, ids []uuid.UUID, where any) (map[uuid.UUID]bool, error) {
 				q, err := where.(*logs.LogEntryWhereInput).Filter(lc.LogEntry.Query().Where(logentry.IDIn(ids...)))
@@ -56,19 +64,25 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 			},
 			ID:     func(e *logs.LogEntry) uuid.UUID { return e.ID },
 			Listen: listen("logs", logentry.Table),
-			Owner: func(e *logs.LogEntry) (uuid.UUID, bool) {
-				if e.UserID == nil {
-					return uuid.Nil, false
+			Batch: func(rows []*logs.LogEntry) any {
+				refs := make([]*uuid.UUID, len(rows))
+				for i, r := range rows {
+					refs[i] = r.UserID
 				}
-				return *e.UserID, true
+				return newLiveBatch(set, "logs", "LogEntry", "user", refs)
 			},
 		}),
 		events: live.NewFeed(hub, live.Table[*analytics.Event]{
-			Fetch: func(ctx context.Context, after, before uuid.UUID, limit int) ([]*analytics.Event, error) {
-				rows, err := ac.Event.Query().
-					Where(event.IDGT(after), event.IDLT(before)).
-					Order(event.ByID()).Limit(limit).All(ctx)
-				return rows, apierror.Database("analytics", err)
+			Read: func(ctx context.Context, r live.Read) (live.Page[*analytics.Event], error) {
+				modify, err := live.Pairs(policyOf("analytics", "Event"), event.FieldID, r)
+				if err != nil {
+					return live.Page[*analytics.Event]{}, err
+				}
+				rows, err := ac.Event.Query().Modify(modify).All(ctx)
+				if err != nil {
+					return live.Page[*analytics.Event]{}, apierror.Database("analytics", err)
+				}
+				return pageOf(rows, (*analytics.Event).Value)
 			},
 			Match: func(ctx context.Context, ids []uuid.UUID, where any) (map[uuid.UUID]bool, error) {
 				q, err := where.(*analytics.EventWhereInput).Filter(ac.Event.Query().Where(event.IDIn(ids...)))
@@ -79,10 +93,40 @@ func newLiveFeeds(set *database.Set, o live.Options) *liveFeeds {
 				return idSet(got), apierror.Database("analytics", err)
 			},
 			ID:     func(e *analytics.Event) uuid.UUID { return e.ID },
-			Owner:  func(e *analytics.Event) (uuid.UUID, bool) { return e.UserID, true },
 			Listen: listen("analytics", event.Table),
+			Batch: func(rows []*analytics.Event) any {
+				refs := make([]*uuid.UUID, len(rows))
+				for i, r := range rows {
+					refs[i] = &r.UserID
+				}
+				return newLiveBatch(set, "analytics", "Event", "user", refs)
+			},
 		}),
 	}
+}
+
+// policyOf is the declared policy of a type (the registry's), which the shared statement
+// of its feed applies in SQL.
+func policyOf(db, typ string) xdb.PolicyAnnotation {
+	if spec, ok := database.Lookup(db); ok {
+		if t, ok := spec.Type(typ); ok {
+			return t.Policy
+		}
+	}
+	return xdb.PolicyAnnotation{} // no kind: live.Pairs refuses it, so nothing streams
+}
+
+// pageOf reads the rows of the statement of live.Pairs.
+func pageOf[T any](rows []T, value func(T, string) (ent.Value, error)) (live.Page[T], error) {
+	page := live.Page[T]{Rows: make([]live.Row[T], len(rows))}
+	for i, n := range rows {
+		row, scanned, err := live.ReadRow(n, func(col string) (any, error) { return value(n, col) })
+		if err != nil {
+			return page, err
+		}
+		page.Rows[i], page.Scanned = row, scanned
+	}
+	return page, nil
 }
 
 func idSet(ids []uuid.UUID) map[uuid.UUID]bool {
@@ -122,7 +166,7 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 	if after != nil {
 		from = &after.ID
 	}
-	ch, err := f.Subscribe(ctx, v, from, where, key)
+	st, err := f.Subscribe(v, from, where, key)
 	if err != nil {
 		releaseConnectionSlot(ctx)
 		if errors.Is(err, live.ErrTooMany) {
@@ -130,22 +174,9 @@ func subscribe[T, P any](ctx context.Context, f *live.Feed[T], where any, hasWhe
 		}
 		return nil, &apierror.Error{Code: apierror.DatabaseUnavailable, Message: "the server is shutting down", Cause: err}
 	}
-	out := make(chan *P)
-	go func() {
-		defer close(out)
-		defer releaseConnectionSlot(ctx)
-		for d := range ch {
-			select {
-			case out <- to(*d):
-			case <-ctx.Done():
-				// Drain so that the feed's buffer empties; it closes ch on its own.
-				for range ch {
-				}
-				return
-			}
-		}
-	}()
-	return out, nil
+	// gqlgen ends the subscription's context when the stream ends, whichever side ends it.
+	context.AfterFunc(ctx, func() { releaseConnectionSlot(ctx) })
+	return live.Pipe(ctx, st, func(d *live.Delivery[T]) *P { return to(*d) }), nil
 }
 
 // streamError is what a stream's error becomes in the payload.
@@ -161,7 +192,7 @@ func (r *Resolver) subscribeLogEntries(ctx context.Context, where *logs.LogEntry
 		if d.Err != nil {
 			return &model.LogEntryStreamEdge{Err: streamError(d.Err)}
 		}
-		return &model.LogEntryStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}}
+		return &model.LogEntryStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}, Batch: d.Batch}
 	})
 }
 
@@ -170,6 +201,6 @@ func (r *Resolver) subscribeEvents(ctx context.Context, where *analytics.EventWh
 		if d.Err != nil {
 			return &model.EventStreamEdge{Err: streamError(d.Err)}
 		}
-		return &model.EventStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}}
+		return &model.EventStreamEdge{Node: d.Node, Cursor: entgql.Cursor[uuid.UUID]{ID: d.Cursor}, Batch: d.Batch}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -139,26 +140,26 @@ func websocketTransport(accounts *account.Service, perConnection int, recheck ti
 
 // watchSession returns ctx cancelled once the session of token is revoked or expired: the
 // connection's subscriptions complete, and the client must connect again with a new token.
-// A users database that cannot answer does not end them.
+// A users database that cannot answer does not end them. The check runs on a timer, so that
+// a connection holds no goroutine for it between checks.
 func watchSession(ctx context.Context, accounts *account.Service, token string, every time.Duration) context.Context {
 	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		defer cancel()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			check, stop := context.WithTimeout(ctx, every)
-			_, err := accounts.Recheck(check, token)
-			stop()
-			if errors.Is(err, account.ErrInvalidSession) {
-				return
-			}
+	// Made stopped and started once assigned, so that the function always sees it.
+	var timer *time.Timer
+	timer = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+		if ctx.Err() != nil {
+			return
 		}
-	}()
+		check, stop := context.WithTimeout(ctx, every)
+		_, err := accounts.Recheck(check, token)
+		stop()
+		if errors.Is(err, account.ErrInvalidSession) {
+			cancel()
+			return
+		}
+		timer.Reset(every)
+	})
+	timer.Reset(every)
+	context.AfterFunc(ctx, func() { timer.Stop() })
 	return ctx
 }

@@ -54,6 +54,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	liveOpts, err := liveSettings(cfg)
+	if err != nil {
+		return err
+	}
+	gopts = append(gopts, liveOpts...)
 	auditBuffer, err := intSetting(cfg, "AUDIT_BUFFER", 1024)
 	if err != nil {
 		return err

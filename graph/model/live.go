@@ -14,6 +14,8 @@ type LogEntryStreamEdge struct {
 	Node   *logs.LogEntry
 	Cursor entgql.Cursor[uuid.UUID]
 	Err    error
+	// Batch is shared by the messages of one wake-up: their stitched fields load at once.
+	Batch any
 }
 
 // EventStreamEdge is one message of the events subscription, as LogEntryStreamEdge.
@@ -21,4 +23,5 @@ type EventStreamEdge struct {
 	Node   *analytics.Event
 	Cursor entgql.Cursor[uuid.UUID]
 	Err    error
+	Batch  any
 }

@@ -224,3 +224,32 @@ func TestListenAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestLiveSettings(t *testing.T) {
+	def := Live{Poll: time.Second, Settle: time.Second, Recheck: time.Second, Buffer: 1024, BatchRows: 1000, BatchPairs: 50_000, MaxPerUser: 100, MaxPerConnection: 50}
+	cfg, err := load(writeFiles(t, nil), names, env(map[string]string{
+		"LIVE_POLL_INTERVAL": "250ms", "LIVE_SETTLE": "300ms", "LIVE_RECHECK": "5s", "LIVE_BUFFER": "64",
+		"LIVE_BATCH_ROWS": "32", "LIVE_BATCH_PAIRS": "1000", "LIVE_MAX_PER_USER": "7", "LIVE_MAX_PER_CONNECTION": "3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.Live(def)
+	want := Live{Poll: 250 * time.Millisecond, Settle: 300 * time.Millisecond, Recheck: 5 * time.Second, Buffer: 64, BatchRows: 32, BatchPairs: 1000, MaxPerUser: 7, MaxPerConnection: 3}
+	if err != nil || got != want {
+		t.Fatalf("got %+v, %v; want %+v", got, err, want)
+	}
+	for key, bad := range map[string]string{"LIVE_POLL_INTERVAL": "0s", "LIVE_SETTLE": "soon", "LIVE_RECHECK": "-3s",
+		"LIVE_BUFFER": "0", "LIVE_BATCH_ROWS": "many", "LIVE_BATCH_PAIRS": "-1", "LIVE_MAX_PER_USER": "1.5", "LIVE_MAX_PER_CONNECTION": "20000"} {
+		cfg, err := load(writeFiles(t, nil), names, env(map[string]string{key: bad}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cfg.Live(def); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "use ") {
+			t.Errorf("%s=%s: got %v, want a config error naming %s and the fix", key, bad, err, key)
+		}
+	}
+	cfg, _ = load(writeFiles(t, nil), names, env(map[string]string{"LIVE_BUFFER": "500"}))
+	if _, err := cfg.Live(def); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "LIVE_BATCH_ROWS") {
+		t.Errorf("a buffer below the batch: got %v", err)
+	}
+}
