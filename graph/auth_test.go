@@ -316,6 +316,31 @@ func testAnonymousTracking(t *testing.T, e *env) {
 	on.query(t, trackMany, map[string]any{"inputs": []any{
 		map[string]any{"userID": anon, "name": "landing.view"}, map[string]any{"userID": anon, "name": "landing.click"},
 	}}, nil)
+	// An anonymous caller's retry with ids gets its stored events back, once.
+	ids := []string{uuid.Must(uuid.NewV7()).String(), uuid.Must(uuid.NewV7()).String()}
+	retry := map[string]any{"ids": ids, "inputs": []any{
+		map[string]any{"userID": anon, "name": "landing.retry"}, map[string]any{"userID": anon, "name": "landing.retry"},
+	}}
+	for range 2 {
+		var got struct{ TrackEvents []struct{ ID string } }
+		on.query(t, `mutation($inputs: [CreateEventInput!]!, $ids: [ID!]) { trackEvents(inputs: $inputs, ids: $ids) { id } }`, retry, &got)
+		if len(got.TrackEvents) != 2 || got.TrackEvents[0].ID != ids[0] || got.TrackEvents[1].ID != ids[1] {
+			t.Errorf("anonymous trackEvents with ids: %+v, want %v", got.TrackEvents, ids)
+		}
+	}
+	if n, _ := e.set.Analytics.Event.Query().Where(event.Name("landing.retry")).Count(ctx); n != 2 {
+		t.Errorf("an anonymous retry stored %d events, want 2", n)
+	}
+	// Ids of a user's events are not an anonymous caller's to replay.
+	var theirs []string
+	for _, ev := range e.set.Analytics.Event.Query().Where(event.UserID(userID(1))).Limit(1).AllX(ctx) {
+		theirs = append(theirs, ev.ID.String())
+	}
+	if len(theirs) != 1 {
+		t.Fatalf("the fixture has %d events of user 1, want one to replay", len(theirs))
+	}
+	on.wantError(t, `mutation($inputs: [CreateEventInput!]!, $ids: [ID!]) { trackEvents(inputs: $inputs, ids: $ids) { id name } }`,
+		map[string]any{"ids": theirs, "inputs": []any{map[string]any{"userID": anon, "name": "landing.view"}}}, "BAD_USER_INPUT", "trackEvents")
 	// An anonymous caller cannot speak for a user, nor read anything.
 	on.wantError(t, trackEvent, map[string]any{"input": map[string]any{"userID": userID(1), "name": "forged"}}, "UNAUTHENTICATED", "trackEvent")
 	on.wantError(t, `{ events { totalCount } }`, nil, "UNAUTHENTICATED", "events")
@@ -329,7 +354,7 @@ func testAnonymousTracking(t *testing.T, e *env) {
 	count := `{ events(where: {userID: "` + anon + `"}) { totalCount } }`
 	admin := e.session(t, userID(0), time.Now().Add(time.Hour))
 	user1 := e.session(t, userID(1), time.Now().Add(time.Hour))
-	for token, want := range map[string]string{admin: `{"events":{"totalCount":3}}`, user1: `{"events":{"totalCount":0}}`} {
+	for token, want := range map[string]string{admin: `{"events":{"totalCount":5}}`, user1: `{"events":{"totalCount":0}}`} {
 		if r := e.as(token).do(t, count, nil); string(r.Data) != want {
 			t.Errorf("got %s %+v, want %s", r.Data, r.Errors, want)
 		}

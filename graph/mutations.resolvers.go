@@ -75,7 +75,7 @@ func (r *mutationResolver) CreateLogEntry(ctx context.Context, input logs.Create
 		// A USER's entries are about themselves (package access refuses others).
 		input.UserID = &v.UserID
 	}
-	if err := rules.CheckLogEntry(input); err != nil {
+	if err := rules.CheckLogEntry(&input); err != nil {
 		return nil, err
 	}
 	return rules.CreateLogEntry(ctx, r.clients.Logs, input, id)

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/event"
 	"github.com/multidb/multidb/graph/rules"
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 const trackWithIDs = `mutation($inputs: [CreateEventInput!]!, $ids: [ID!]) {
@@ -69,9 +69,8 @@ func TestTrackEventsStorage(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		seed(t, e, fixture{users: 4, events: func(int) int { return 1 }, logs: func(int) int { return 0 }})
-		// modernc's SQLite driver writes a time outside UTC in a form it cannot read back
-		// (time.Time.String with a numeric zone): zones are tested on PostgreSQL only.
-		zoned := e.set.Get("analytics").Dialect() == dialect.Postgres
+		// Times in another zone are stored in UTC on every engine.
+		const zoned = true
 		inputs := trackInputs(zoned)
 		ids := make([]string, len(inputs))
 		for i := range ids {
@@ -108,6 +107,10 @@ func TestTrackEventsStorage(t *testing.T) {
 			}
 			builders := make([]*analytics.EventCreate, len(decoded))
 			for i, d := range decoded {
+				if d.OccurredAt != nil {
+					// The server stores a time as mixin.StoredTime has it.
+					*d.OccurredAt = mixin.StoredTime(*d.OccurredAt)
+				}
 				in = append(in, &analytics.CreateEventInput{UserID: d.UserID, Name: d.Name, Properties: d.Properties, OccurredAt: d.OccurredAt})
 				builders[i] = e.set.Analytics.Event.Create().SetInput(*in[i])
 			}
@@ -143,6 +146,30 @@ func TestTrackEventsStorage(t *testing.T) {
 				if string(gotProps) != string(wantProps) {
 					t.Errorf("event %d: answered properties %s, want %s", i, gotProps, wantProps)
 				}
+			}
+		})
+
+		t.Run("the answer is what a read returns", func(t *testing.T) {
+			// Times in another zone or with nanoseconds come back as stored: in UTC, rounded
+			// to microseconds, the same in the first answer and in every later read.
+			var read struct {
+				Events struct{ Edges []struct{ Node tracked } }
+			}
+			e.query(t, `query($ids: [ID!]) { events(first: 10, where: {idIn: $ids}) { edges { node { id userID name occurredAt } } } }`, map[string]any{"ids": ids}, &read)
+			byID := map[string]string{}
+			for _, edge := range read.Events.Edges {
+				byID[edge.Node.ID] = edge.Node.OccurredAt
+			}
+			for i, got := range first.TrackEvents {
+				if byID[got.ID] != got.OccurredAt {
+					t.Errorf("event %d: answered occurredAt %s, read back %q", i, got.OccurredAt, byID[got.ID])
+				}
+				if !strings.HasSuffix(got.OccurredAt, "Z") {
+					t.Errorf("event %d: occurredAt %s is not in UTC", i, got.OccurredAt)
+				}
+			}
+			if got, want := first.TrackEvents[3].OccurredAt, "2026-01-01T21:34:05.123457Z"; got != want {
+				t.Errorf("event 3, sent as 2026-01-02T03:04:05.123456789+05:30: occurredAt %s, want %s", got, want)
 			}
 		})
 

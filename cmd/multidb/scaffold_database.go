@@ -18,8 +18,6 @@ var databaseSchemaTemplate = template.Must(template.New("database").Parse(`// Pa
 package {{.DB}}
 
 import (
-	"time"
-
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
@@ -64,7 +62,7 @@ func ({{.Type}}) Fields() []ent.Field {
 			Nillable().
 			MaxLen(2000),
 		field.Time("created_at").
-			Default(time.Now).
+			Default(mixin.Now).
 			Immutable().
 			Annotations(
 				entgql.OrderField("CREATED_AT"),

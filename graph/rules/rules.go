@@ -17,6 +17,7 @@ import (
 	"github.com/multidb/multidb/ent/users/predicate"
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/schema/mixin"
 )
 
 const (
@@ -62,6 +63,10 @@ func CheckEvents(ctx context.Context, c *users.Client, inputs []*analytics.Creat
 		if err := CheckJSON(field, in.Properties); err != nil {
 			return err
 		}
+		if in.OccurredAt != nil {
+			// What is stored, so that the answer equals what a later read returns.
+			*in.OccurredAt = mixin.StoredTime(*in.OccurredAt)
+		}
 		if in.UserID == access.AnonymousUser {
 			// Events of anonymous callers name no account (package access decides who
 			// may record them).
@@ -72,9 +77,13 @@ func CheckEvents(ctx context.Context, c *users.Client, inputs []*analytics.Creat
 	return UsersExist(ctx, c, ids)
 }
 
-// CheckLogEntry checks a log entry's fields. Its user is not looked up: a log line must not
-// fail, or wait on another database, because of whom it mentions.
-func CheckLogEntry(in logs.CreateLogEntryInput) error {
+// CheckLogEntry checks a log entry's fields, and sets its time to what is stored. Its user is
+// not looked up: a log line must not fail, or wait on another database, because of whom it
+// mentions.
+func CheckLogEntry(in *logs.CreateLogEntryInput) error {
+	if in.CreatedAt != nil {
+		*in.CreatedAt = mixin.StoredTime(*in.CreatedAt)
+	}
 	return CheckJSON("fields", in.Fields)
 }
 

@@ -295,6 +295,8 @@ func SQLiteDSN(path, extra string) string {
 		q.Add("_pragma", "synchronous(NORMAL)")
 	}
 	q.Set("_txlock", "immediate")
+	// Times are written in UTC, so that their text sorts and compares as the instants do.
+	q.Set("_timezone", "UTC")
 	dsn := "file:" + path + "?" + q.Encode()
 	if extra != "" {
 		dsn += "&" + extra

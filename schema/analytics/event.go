@@ -4,7 +4,6 @@ package analytics
 import (
 	"fmt"
 	"regexp"
-	"time"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
@@ -59,7 +58,7 @@ func (Event) Fields() []ent.Field {
 			Immutable().
 			SchemaType(map[string]string{dialect.Postgres: "jsonb"}),
 		field.Time("occurred_at").
-			Default(time.Now).
+			Default(mixin.Now).
 			Immutable().
 			Annotations(entgql.OrderField("OCCURRED_AT")),
 	}

@@ -1,8 +1,6 @@
 package logs
 
 import (
-	"time"
-
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
@@ -59,7 +57,7 @@ func (AuditEntry) Fields() []ent.Field {
 			MaxLen(128).
 			Immutable(),
 		field.Time("created_at").
-			Default(time.Now).
+			Default(mixin.Now).
 			Immutable().
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}

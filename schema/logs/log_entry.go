@@ -2,8 +2,6 @@
 package logs
 
 import (
-	"time"
-
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
@@ -61,7 +59,7 @@ func (LogEntry) Fields() []ent.Field {
 			MaxLen(128).
 			Immutable(),
 		field.Time("created_at").
-			Default(time.Now).
+			Default(mixin.Now).
 			Immutable().
 			Annotations(entgql.OrderField("CREATED_AT")),
 	}

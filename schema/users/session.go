@@ -1,8 +1,6 @@
 package users
 
 import (
-	"time"
-
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
@@ -36,7 +34,7 @@ func (Session) Fields() []ent.Field {
 			Sensitive().
 			Immutable(),
 		field.Time("created_at").
-			Default(time.Now).
+			Default(mixin.Now).
 			Immutable(),
 		field.Time("expires_at"),
 		field.Time("revoked_at").

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
-	"time"
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
@@ -54,15 +53,15 @@ func (User) Fields() []ent.Field {
 			Sensitive().
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Time("created_at").
-			Default(time.Now).
+			Default(mixin.Now).
 			Immutable().
 			Annotations(
 				entgql.OrderField("CREATED_AT"),
 				entgql.Skip(entgql.SkipMutationCreateInput),
 			),
 		field.Time("updated_at").
-			Default(time.Now).
-			UpdateDefault(time.Now).
+			Default(mixin.Now).
+			UpdateDefault(mixin.Now).
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }
