@@ -295,11 +295,13 @@ func testLogInTiming(t *testing.T, e *env) {
 	// The fastest of several tries is what a log-in costs; slower ones measure a machine
 	// busy with the other tests.
 	known, unknown := time.Duration(1<<62), time.Duration(1<<62)
-	for range 5 {
+	for range 7 {
 		known = min(known, measure("timing@example.com"))
 		unknown = min(unknown, measure("nobody.at.all@example.com"))
 	}
-	if ratio := float64(unknown) / float64(known); ratio < 0.5 || ratio > 2 {
+	// A log-in that skipped the hash for an unknown email would be tens of times faster; a
+	// factor of 3 either way is what a loaded machine's noise leaves of "the same".
+	if ratio := float64(unknown) / float64(known); ratio < 1.0/3 || ratio > 3 {
 		t.Errorf("a wrong password took %v, an unknown email %v (ratio %.2f): want about the same", known, unknown, ratio)
 	}
 }
