@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multidb/multidb/graph/internal/fastexec"
+
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
@@ -1143,6 +1145,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
+	collected fastexec.FieldsCache // the fields of each selection set, collected once
 }
 
 func newExecutionContext(
@@ -3912,6 +3915,9 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // region    **************************** field.gotpl *****************************
 
 func (ec *executionContext) _AuditEntry_id(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.UUID(&obj.ID); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3935,52 +3941,23 @@ func (ec *executionContext) fieldContext_AuditEntry_id(_ context.Context, field 
 }
 
 func (ec *executionContext) _AuditEntry_actorID(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntry_actorID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ActorID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.ActorID)
 }
 func (ec *executionContext) fieldContext_AuditEntry_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "UUID")
 }
 
 func (ec *executionContext) _AuditEntry_role(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntry_role(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Role, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Role)
 }
 func (ec *executionContext) fieldContext_AuditEntry_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditEntry_operation(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Operation); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4004,6 +3981,9 @@ func (ec *executionContext) fieldContext_AuditEntry_operation(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEntry_outcome(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Outcome); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4027,52 +4007,23 @@ func (ec *executionContext) fieldContext_AuditEntry_outcome(_ context.Context, f
 }
 
 func (ec *executionContext) _AuditEntry_target(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntry_target(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Target, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.Target)
 }
 func (ec *executionContext) fieldContext_AuditEntry_target(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditEntry_requestID(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntry_requestID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RequestID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.RequestID)
 }
 func (ec *executionContext) fieldContext_AuditEntry_requestID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _AuditEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Time(&obj.CreatedAt); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4096,23 +4047,27 @@ func (ec *executionContext) fieldContext_AuditEntry_createdAt(_ context.Context,
 }
 
 func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntry_actor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.AuditEntry().Actor(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *users.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AuditEntry_actor(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.AuditEntry().Actor(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_AuditEntry_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4128,23 +4083,11 @@ func (ec *executionContext) fieldContext_AuditEntry_actor(_ context.Context, fie
 }
 
 func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntryConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntryConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*logs.AuditEntryEdge) graphql.Marshaler {
-			return ec.marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AuditEntryConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4160,23 +4103,11 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Co
 }
 
 func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntryConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AuditEntryConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4192,6 +4123,9 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context
 }
 
 func (ec *executionContext) _AuditEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntryConnection) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.TotalCount); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4215,23 +4149,11 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_totalCount(_ conte
 }
 
 func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntryEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntryEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *logs.AuditEntry) graphql.Marshaler {
-			return ec.marshalOAuditEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntry(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_AuditEntryEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOAuditEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4247,29 +4169,16 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntryEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntryEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _AuthPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Token); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4293,6 +4202,9 @@ func (ec *executionContext) fieldContext_AuthPayload_token(_ context.Context, fi
 }
 
 func (ec *executionContext) _AuthPayload_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Time(&obj.ExpiresAt); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4316,23 +4228,11 @@ func (ec *executionContext) fieldContext_AuthPayload_expiresAt(_ context.Context
 }
 
 func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql.CollectedField, obj *model.AuthPayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AuthPayload_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.User, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *users.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_AuthPayload_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(graphql.WithFieldContext(ctx, fc), field.Selections, obj.User)
 }
 func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4348,6 +4248,9 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 }
 
 func (ec *executionContext) _DeletePayload_deletedID(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
+	if res, ok := fastexec.UUID(&obj.DeletedID); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4371,23 +4274,11 @@ func (ec *executionContext) fieldContext_DeletePayload_deletedID(_ context.Conte
 }
 
 func (ec *executionContext) _DeletePayload_removed(ctx context.Context, field graphql.CollectedField, obj *model.DeletePayload) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_DeletePayload_removed(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Removed, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.RemovedRows) graphql.Marshaler {
-			return ec.marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_DeletePayload_removed(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Removed)
 }
 func (ec *executionContext) fieldContext_DeletePayload_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4403,6 +4294,9 @@ func (ec *executionContext) fieldContext_DeletePayload_removed(_ context.Context
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *analytics.Event) (ret graphql.Marshaler) {
+	if res, ok := fastexec.UUID(&obj.ID); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4426,6 +4320,9 @@ func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graph
 }
 
 func (ec *executionContext) _Event_userID(ctx context.Context, field graphql.CollectedField, obj *analytics.Event) (ret graphql.Marshaler) {
+	if res, ok := fastexec.UUID(&obj.UserID); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4449,6 +4346,9 @@ func (ec *executionContext) fieldContext_Event_userID(_ context.Context, field g
 }
 
 func (ec *executionContext) _Event_name(ctx context.Context, field graphql.CollectedField, obj *analytics.Event) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4472,29 +4372,16 @@ func (ec *executionContext) fieldContext_Event_name(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Event_properties(ctx context.Context, field graphql.CollectedField, obj *analytics.Event) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Event_properties(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Properties, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
-			return ec.marshalOMap2map(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMap2map(ctx, field.Selections, obj.Properties)
 }
 func (ec *executionContext) fieldContext_Event_properties(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Event", field, false, false, "Map")
 }
 
 func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql.CollectedField, obj *analytics.Event) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Time(&obj.OccurredAt); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4518,23 +4405,27 @@ func (ec *executionContext) fieldContext_Event_occurredAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _Event_user(ctx context.Context, field graphql.CollectedField, obj *analytics.Event) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Event_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Event().User(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *users.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_Event_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.Event().User(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_Event_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4550,23 +4441,11 @@ func (ec *executionContext) fieldContext_Event_user(_ context.Context, field gra
 }
 
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *analytics.EventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*analytics.EventEdge) graphql.Marshaler {
-			return ec.marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_EventConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4582,23 +4461,11 @@ func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context
 }
 
 func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *analytics.EventConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4614,6 +4481,9 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 }
 
 func (ec *executionContext) _EventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *analytics.EventConnection) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.TotalCount); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4637,23 +4507,11 @@ func (ec *executionContext) fieldContext_EventConnection_totalCount(_ context.Co
 }
 
 func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.CollectedField, obj *analytics.EventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Event) graphql.Marshaler {
-			return ec.marshalOEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_EventEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4669,98 +4527,41 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *analytics.EventEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _EventStatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventStatsBucket_start(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Start, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.Start)
 }
 func (ec *executionContext) fieldContext_EventStatsBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EventStatsBucket_end(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventStatsBucket_end(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.End, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.End)
 }
 func (ec *executionContext) fieldContext_EventStatsBucket_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "Time")
 }
 
 func (ec *executionContext) _EventStatsBucket_keys(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventStatsBucket_keys(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Keys, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*string) graphql.Marshaler {
-			return ec.marshalNString2ᚕᚖstring(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventStatsBucket_keys(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNString2ᚕᚖstring(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Keys)
 }
 func (ec *executionContext) fieldContext_EventStatsBucket_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "String")
 }
 
 func (ec *executionContext) _EventStatsBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.Count); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4784,6 +4585,9 @@ func (ec *executionContext) fieldContext_EventStatsBucket_count(_ context.Contex
 }
 
 func (ec *executionContext) _EventStatsBucket_uniqueUsers(ctx context.Context, field graphql.CollectedField, obj *model.EventStatsBucket) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.UniqueUsers); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4807,23 +4611,24 @@ func (ec *executionContext) fieldContext_EventStatsBucket_uniqueUsers(_ context.
 }
 
 func (ec *executionContext) _EventStreamEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventStreamEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventStreamEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.EventStreamEdge().Node(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *analytics.Event) graphql.Marshaler {
-			return ec.marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventStreamEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.EventStreamEdge().Node(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_EventStreamEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4839,29 +4644,33 @@ func (ec *executionContext) fieldContext_EventStreamEdge_node(_ context.Context,
 }
 
 func (ec *executionContext) _EventStreamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventStreamEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_EventStreamEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.EventStreamEdge().Cursor(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_EventStreamEdge_cursor(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.EventStreamEdge().Cursor(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_EventStreamEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventStreamEdge", field, true, true, "Cursor")
 }
 
 func (ec *executionContext) _FunnelStep_name(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4885,6 +4694,9 @@ func (ec *executionContext) fieldContext_FunnelStep_name(_ context.Context, fiel
 }
 
 func (ec *executionContext) _FunnelStep_users(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.Users); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4908,29 +4720,20 @@ func (ec *executionContext) fieldContext_FunnelStep_users(_ context.Context, fie
 }
 
 func (ec *executionContext) _FunnelStep_conversion(ctx context.Context, field graphql.CollectedField, obj *model.FunnelStep) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_FunnelStep_conversion(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Conversion, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
-			return ec.marshalNFloat2float64(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_FunnelStep_conversion(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNFloat2float64(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_FunnelStep_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelStep", field, false, false, "Float")
 }
 
 func (ec *executionContext) _LogEntry_id(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.UUID(&obj.ID); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4954,29 +4757,16 @@ func (ec *executionContext) fieldContext_LogEntry_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _LogEntry_level(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntry_level(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Level, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v logentry.Level) graphql.Marshaler {
-			return ec.marshalNLogEntryLevel2githubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNLogEntryLevel2githubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, field.Selections, obj.Level)
 }
 func (ec *executionContext) fieldContext_LogEntry_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntry", field, false, false, "LogEntryLevel")
 }
 
 func (ec *executionContext) _LogEntry_message(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Message); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5000,75 +4790,30 @@ func (ec *executionContext) fieldContext_LogEntry_message(_ context.Context, fie
 }
 
 func (ec *executionContext) _LogEntry_fields(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntry_fields(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Fields, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v map[string]any) graphql.Marshaler {
-			return ec.marshalOMap2map(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOMap2map(ctx, field.Selections, obj.Fields)
 }
 func (ec *executionContext) fieldContext_LogEntry_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntry", field, false, false, "Map")
 }
 
 func (ec *executionContext) _LogEntry_userID(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntry_userID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.UserID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
-			return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, field.Selections, obj.UserID)
 }
 func (ec *executionContext) fieldContext_LogEntry_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntry", field, false, false, "UUID")
 }
 
 func (ec *executionContext) _LogEntry_requestID(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntry_requestID(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.RequestID, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.RequestID)
 }
 func (ec *executionContext) fieldContext_LogEntry_requestID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _LogEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Time(&obj.CreatedAt); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5092,23 +4837,27 @@ func (ec *executionContext) fieldContext_LogEntry_createdAt(_ context.Context, f
 }
 
 func (ec *executionContext) _LogEntry_user(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntry_user(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.LogEntry().User(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *users.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_LogEntry_user(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.LogEntry().User(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		if fc.NonNull {
+			return graphql.RequiredNull
+		}
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_LogEntry_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5124,23 +4873,11 @@ func (ec *executionContext) fieldContext_LogEntry_user(_ context.Context, field 
 }
 
 func (ec *executionContext) _LogEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntryConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntryConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*logs.LogEntryEdge) graphql.Marshaler {
-			return ec.marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_LogEntryConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_LogEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5156,23 +4893,11 @@ func (ec *executionContext) fieldContext_LogEntryConnection_edges(_ context.Cont
 }
 
 func (ec *executionContext) _LogEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntryConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntryConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LogEntryConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_LogEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5188,6 +4913,9 @@ func (ec *executionContext) fieldContext_LogEntryConnection_pageInfo(_ context.C
 }
 
 func (ec *executionContext) _LogEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntryConnection) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.TotalCount); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5211,23 +4939,11 @@ func (ec *executionContext) fieldContext_LogEntryConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _LogEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntryEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntryEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *logs.LogEntry) graphql.Marshaler {
-			return ec.marshalOLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_LogEntryEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_LogEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5243,46 +4959,31 @@ func (ec *executionContext) fieldContext_LogEntryEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _LogEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntryEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntryEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_LogEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntryEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _LogEntryStreamEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LogEntryStreamEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntryStreamEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.LogEntryStreamEdge().Node(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *logs.LogEntry) graphql.Marshaler {
-			return ec.marshalNLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LogEntryStreamEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.LogEntryStreamEdge().Node(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_LogEntryStreamEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5298,98 +4999,54 @@ func (ec *executionContext) fieldContext_LogEntryStreamEdge_node(_ context.Conte
 }
 
 func (ec *executionContext) _LogEntryStreamEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LogEntryStreamEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogEntryStreamEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.LogEntryStreamEdge().Cursor(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_LogEntryStreamEdge_cursor(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := ec.Resolvers.LogEntryStreamEdge().Cursor(ctx, obj)
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+		return graphql.Null
+	}
+	fc.Result = res
+	return ec.marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, res)
 }
 func (ec *executionContext) fieldContext_LogEntryStreamEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntryStreamEdge", field, true, true, "Cursor")
 }
 
 func (ec *executionContext) _LogStatsBucket_start(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogStatsBucket_start(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Start, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.Start)
 }
 func (ec *executionContext) fieldContext_LogStatsBucket_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LogStatsBucket_end(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogStatsBucket_end(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.End, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, obj.End)
 }
 func (ec *executionContext) fieldContext_LogStatsBucket_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "Time")
 }
 
 func (ec *executionContext) _LogStatsBucket_level(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_LogStatsBucket_level(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Level, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *logentry.Level) graphql.Marshaler {
-			return ec.marshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, field.Selections, obj.Level)
 }
 func (ec *executionContext) fieldContext_LogStatsBucket_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogStatsBucket", field, false, false, "LogEntryLevel")
 }
 
 func (ec *executionContext) _LogStatsBucket_count(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.Count); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5413,6 +5070,9 @@ func (ec *executionContext) fieldContext_LogStatsBucket_count(_ context.Context,
 }
 
 func (ec *executionContext) _LogStatsBucket_uniqueUsers(ctx context.Context, field graphql.CollectedField, obj *model.LogStatsBucket) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.UniqueUsers); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5834,6 +5494,9 @@ func (ec *executionContext) fieldContext_Mutation_createLogEntry(ctx context.Con
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
+	if res := graphql.MarshalBoolean(obj.HasNextPage); res != graphql.Null {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5857,6 +5520,9 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
+	if res := graphql.MarshalBoolean(obj.HasPreviousPage); res != graphql.Null {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5880,46 +5546,14 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_startCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.StartCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.StartCursor)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[uuid.UUID]) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_PageInfo_endCursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.EndCursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.EndCursor)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Cursor")
@@ -6430,6 +6064,9 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _RemovedRows_database(ctx context.Context, field graphql.CollectedField, obj *model.RemovedRows) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Database); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6453,6 +6090,9 @@ func (ec *executionContext) fieldContext_RemovedRows_database(_ context.Context,
 }
 
 func (ec *executionContext) _RemovedRows_count(ctx context.Context, field graphql.CollectedField, obj *model.RemovedRows) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.Count); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6564,6 +6204,9 @@ func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
+	if res, ok := fastexec.UUID(&obj.ID); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6587,6 +6230,9 @@ func (ec *executionContext) fieldContext_User_id(_ context.Context, field graphq
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Email); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6610,6 +6256,9 @@ func (ec *executionContext) fieldContext_User_email(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6633,29 +6282,16 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_role(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_role(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Role, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v user.Role) graphql.Marshaler {
-			return ec.marshalNUserRole2githubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNUserRole2githubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, field.Selections, obj.Role)
 }
 func (ec *executionContext) fieldContext_User_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "UserRole")
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Time(&obj.CreatedAt); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6679,6 +6315,9 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _User_updatedAt(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Time(&obj.UpdatedAt); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6834,23 +6473,11 @@ func (ec *executionContext) fieldContext_User_logs(ctx context.Context, field gr
 }
 
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *users.UserConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserConnection_edges(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Edges, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*users.UserEdge) graphql.Marshaler {
-			return ec.marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_UserConnection_edges(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6866,23 +6493,11 @@ func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context,
 }
 
 func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *users.UserConnection) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserConnection_pageInfo(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.PageInfo, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext_UserConnection_pageInfo(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6898,6 +6513,9 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 }
 
 func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *users.UserConnection) (ret graphql.Marshaler) {
+	if res, ok := fastexec.Int(&obj.TotalCount); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6921,23 +6539,11 @@ func (ec *executionContext) fieldContext_UserConnection_totalCount(_ context.Con
 }
 
 func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.CollectedField, obj *users.UserEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserEdge_node(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Node, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *users.User) graphql.Marshaler {
-			return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	fc, err := ec.fieldContext_UserEdge_node(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6953,29 +6559,16 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *users.UserEdge) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserEdge_cursor(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[uuid.UUID]) graphql.Marshaler {
-			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7022,6 +6615,9 @@ func (ec *executionContext) fieldContext___Directive_description(_ context.Conte
 }
 
 func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
+	if res := graphql.MarshalBoolean(obj.IsRepeatable); res != graphql.Null {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7045,23 +6641,11 @@ func (ec *executionContext) fieldContext___Directive_isRepeatable(_ context.Cont
 }
 
 func (ec *executionContext) ___Directive_locations(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Directive_locations(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Locations, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
-			return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___Directive_locations(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalN__DirectiveLocation2ᚕstringᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Locations)
 }
 func (ec *executionContext) fieldContext___Directive_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, false, false, "__DirectiveLocation")
@@ -7112,6 +6696,9 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 }
 
 func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.EnumValue) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7204,6 +6791,9 @@ func (ec *executionContext) fieldContext___EnumValue_deprecationReason(_ context
 }
 
 func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7294,23 +6884,11 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 }
 
 func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.CollectedField, obj *introspection.Field) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___Field_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
-			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___Field_type(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___Field_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -7372,6 +6950,9 @@ func (ec *executionContext) fieldContext___Field_deprecationReason(_ context.Con
 }
 
 func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
+	if res, ok := fastexec.String(&obj.Name); ok {
+		return res
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7418,23 +6999,11 @@ func (ec *executionContext) fieldContext___InputValue_description(_ context.Cont
 }
 
 func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_type(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Type, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
-			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
-		},
-		true,
-		true,
-	)
+	fc, err := ec.fieldContext___InputValue_type(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -7450,23 +7019,7 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 }
 
 func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, field graphql.CollectedField, obj *introspection.InputValue) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext___InputValue_defaultValue(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.DefaultValue, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
-		},
-		true,
-		false,
-	)
+	return ec.marshalOString2ᚖstring(ctx, field.Selections, obj.DefaultValue)
 }
 func (ec *executionContext) fieldContext___InputValue_defaultValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__InputValue", field, false, false, "String")
@@ -10551,10 +10104,10 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 var auditEntryImplementors = []string{"AuditEntry", "Node"}
 
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *logs.AuditEntry) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, auditEntryImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10625,10 +10178,10 @@ func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSe
 var auditEntryConnectionImplementors = []string{"AuditEntryConnection"}
 
 func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *logs.AuditEntryConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryConnectionImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, auditEntryConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10668,10 +10221,10 @@ func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.S
 var auditEntryEdgeImplementors = []string{"AuditEntryEdge"}
 
 func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *logs.AuditEntryEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, auditEntryEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, auditEntryEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10706,10 +10259,10 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 var authPayloadImplementors = []string{"AuthPayload"}
 
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, authPayloadImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, authPayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10749,10 +10302,10 @@ func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionS
 var deletePayloadImplementors = []string{"DeletePayload"}
 
 func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeletePayload) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, deletePayloadImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, deletePayloadImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10787,10 +10340,10 @@ func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.Selectio
 var eventImplementors = []string{"Event", "Node"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *analytics.Event) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, eventImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10846,10 +10399,10 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 var eventConnectionImplementors = []string{"EventConnection"}
 
 func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *analytics.EventConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eventConnectionImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, eventConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10889,10 +10442,10 @@ func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.Select
 var eventEdgeImplementors = []string{"EventEdge"}
 
 func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *analytics.EventEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eventEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, eventEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10927,10 +10480,10 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 var eventStatsBucketImplementors = []string{"EventStatsBucket"}
 
 func (ec *executionContext) _EventStatsBucket(ctx context.Context, sel ast.SelectionSet, obj *model.EventStatsBucket) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eventStatsBucketImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, eventStatsBucketImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10980,10 +10533,10 @@ func (ec *executionContext) _EventStatsBucket(ctx context.Context, sel ast.Selec
 var eventStreamEdgeImplementors = []string{"EventStreamEdge"}
 
 func (ec *executionContext) _EventStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventStreamEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, eventStreamEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, eventStreamEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11020,10 +10573,10 @@ func (ec *executionContext) _EventStreamEdge(ctx context.Context, sel ast.Select
 var funnelStepImplementors = []string{"FunnelStep"}
 
 func (ec *executionContext) _FunnelStep(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelStep) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, funnelStepImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, funnelStepImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11063,10 +10616,10 @@ func (ec *executionContext) _FunnelStep(ctx context.Context, sel ast.SelectionSe
 var logEntryImplementors = []string{"LogEntry", "Node"}
 
 func (ec *executionContext) _LogEntry(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntry) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, logEntryImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11132,10 +10685,10 @@ func (ec *executionContext) _LogEntry(ctx context.Context, sel ast.SelectionSet,
 var logEntryConnectionImplementors = []string{"LogEntryConnection"}
 
 func (ec *executionContext) _LogEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntryConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, logEntryConnectionImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11175,10 +10728,10 @@ func (ec *executionContext) _LogEntryConnection(ctx context.Context, sel ast.Sel
 var logEntryEdgeImplementors = []string{"LogEntryEdge"}
 
 func (ec *executionContext) _LogEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntryEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, logEntryEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11213,10 +10766,10 @@ func (ec *executionContext) _LogEntryEdge(ctx context.Context, sel ast.Selection
 var logEntryStreamEdgeImplementors = []string{"LogEntryStreamEdge"}
 
 func (ec *executionContext) _LogEntryStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LogEntryStreamEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, logEntryStreamEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryStreamEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11253,10 +10806,10 @@ func (ec *executionContext) _LogEntryStreamEdge(ctx context.Context, sel ast.Sel
 var logStatsBucketImplementors = []string{"LogStatsBucket"}
 
 func (ec *executionContext) _LogStatsBucket(ctx context.Context, sel ast.SelectionSet, obj *model.LogStatsBucket) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, logStatsBucketImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, logStatsBucketImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11412,10 +10965,10 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11570,10 +11123,10 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 var removedRowsImplementors = []string{"RemovedRows"}
 
 func (ec *executionContext) _RemovedRows(ctx context.Context, sel ast.SelectionSet, obj *model.RemovedRows) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, removedRowsImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, removedRowsImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11630,10 +11183,10 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 var userImplementors = []string{"User", "Node"}
 
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *users.User) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, userImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11706,10 +11259,10 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 var userConnectionImplementors = []string{"UserConnection"}
 
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *users.UserConnection) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userConnectionImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, userConnectionImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11749,10 +11302,10 @@ func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.Selecti
 var userEdgeImplementors = []string{"UserEdge"}
 
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *users.UserEdge) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, userEdgeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, userEdgeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11787,10 +11340,10 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11840,10 +11393,10 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 var __EnumValueImplementors = []string{"__EnumValue"}
 
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11888,10 +11441,10 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 var __FieldImplementors = []string{"__Field"}
 
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __FieldImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11946,10 +11499,10 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 var __InputValueImplementors = []string{"__InputValue"}
 
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -12004,10 +11557,10 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 var __SchemaImplementors = []string{"__Schema"}
 
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -12062,10 +11615,10 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 var __TypeImplementors = []string{"__Type"}
 
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
+	fields := ec.collected.Fields(ec.OperationContext, sel, __TypeImplementors)
 
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	out := fastexec.NewFieldSet(fields)
+	deferred := fastexec.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -12246,7 +11799,7 @@ func (ec *executionContext) marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 }
 
 func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*analytics.Event) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, sel, v[i])
@@ -12299,7 +11852,7 @@ func (ec *executionContext) marshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋ
 }
 
 func (ec *executionContext) marshalNEventStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventStatsBucket) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEventStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucket(ctx, sel, v[i])
@@ -12350,7 +11903,7 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) marshalNFunnelStep2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FunnelStep) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFunnelStep2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStep(ctx, sel, v[i])
@@ -12476,7 +12029,7 @@ func (ec *executionContext) unmarshalNLogEntryWhereInput2ᚖgithubᚗcomᚋmulti
 }
 
 func (ec *executionContext) marshalNLogStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LogStatsBucket) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLogStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucket(ctx, sel, v[i])
@@ -12500,7 +12053,7 @@ func (ec *executionContext) marshalNLogStatsBucket2ᚖgithubᚗcomᚋmultidbᚋm
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONode2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
@@ -12524,7 +12077,7 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 }
 
 func (ec *executionContext) marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RemovedRows) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRemovedRows2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRows(ctx, sel, v[i])
@@ -12688,7 +12241,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -12732,7 +12285,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -12760,7 +12313,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -12788,7 +12341,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -12843,7 +12396,7 @@ func (ec *executionContext) marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidb�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAuditEntryEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(ctx, sel, v[i])
@@ -12963,7 +12516,7 @@ func (ec *executionContext) marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmul
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOEventEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(ctx, sel, v[i])
@@ -13118,7 +12671,7 @@ func (ec *executionContext) marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOLogEntryEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(ctx, sel, v[i])
@@ -13155,7 +12708,7 @@ func (ec *executionContext) marshalOLogEntryLevel2ᚕgithubᚗcomᚋmultidbᚋmu
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLogEntryLevel2githubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, sel, v[i])
@@ -13437,7 +12990,7 @@ func (ec *executionContext) marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmult
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUserEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(ctx, sel, v[i])
@@ -13482,7 +13035,7 @@ func (ec *executionContext) marshalOUserRole2ᚕgithubᚗcomᚋmultidbᚋmultidb
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserRole2githubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, sel, v[i])
@@ -13542,7 +13095,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -13561,7 +13114,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -13580,7 +13133,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -13599,7 +13152,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
