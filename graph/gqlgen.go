@@ -80,6 +80,28 @@ type resolvers struct{ impl map[string]bool }
 
 func (resolvers) Name() string { return "xdbresolvers" }
 
+// GenerateCode resolves the one concurrent field of an object that has only one (Event.user,
+// LogEntry.user, ...) in line: gqlgen would run a lone concurrent field in line anyway, after
+// allocating a closure to schedule it, once per object of the answer. The object itself is
+// resolved concurrently with its siblings of a list, which is what the loaders' batches need.
+func (resolvers) GenerateCode(data *codegen.Data) error {
+	for _, o := range data.Objects {
+		if o.Root || o.Stream {
+			continue
+		}
+		concurrent := 0
+		for _, f := range o.Fields {
+			if f.IsConcurrent() {
+				concurrent++
+			}
+		}
+		if concurrent == 1 {
+			o.DisableConcurrency = true
+		}
+	}
+	return nil
+}
+
 func (r resolvers) Implement(prev string, f *codegen.Field) string {
 	method := "resolve" + f.Object.Name + f.GoFieldName
 	if !r.impl[method] {
@@ -127,6 +149,7 @@ func rewriteFile(path string, edit func(string) (string, error)) error {
 //     deferred, keeps its fields in a fastexec.FieldSet (one allocation, where gqlgen's takes
 //     three, and no map to write it), and finds its fields in a cache of the operation's own,
 //     whose key costs nothing to build;
+//   - a query's response is written into a pooled buffer, and copied out once;
 //   - a list's elements are marshalled by fastexec.MarshalSlice, with one allocation per
 //     element where gqlgen's takes four;
 //   - a field of a resolver without arguments, whose value is a pointer, calls the resolver
@@ -175,6 +198,11 @@ func fastPaths(src string) (string, error) {
 	if objects == 0 || strings.Count(src, "fastexec.NewFieldSet") != objects {
 		return "", fmt.Errorf("fastPaths: the object template changed")
 	}
+	const response = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
+	if strings.Count(src, response) != 1 {
+		return "", fmt.Errorf("fastPaths: the query's response template changed")
+	}
+	src = strings.Replace(src, response, "\t\t\tresponse.Data = fastexec.Marshal(data)\n", 1)
 	const slice = "graphql.MarshalSliceConcurrently(ctx, "
 	if !strings.Contains(src, slice) {
 		return "", fmt.Errorf("fastPaths: the list template changed")

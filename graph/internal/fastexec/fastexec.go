@@ -8,6 +8,7 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -122,4 +123,25 @@ func (r intRef) MarshalGQL(w io.Writer) {
 		return
 	}
 	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(*r.p), 10))
+}
+
+// buffers are the scratch buffers Marshal writes responses into.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer bounds a buffer kept for the next response: a rare huge answer does not pin
+// its memory.
+const maxPooledBuffer = 4 << 20
+
+// Marshal returns what m writes, in a slice of its exact length. The executor writes a
+// response into a fresh bytes.Buffer, which doubles its way up to the response's size; a
+// pooled buffer that has grown already, copied once, allocates the response once.
+func Marshal(m graphql.Marshaler) []byte {
+	b := buffers.Get().(*bytes.Buffer)
+	b.Reset()
+	m.MarshalGQL(b)
+	out := bytes.Clone(b.Bytes())
+	if b.Cap() <= maxPooledBuffer {
+		buffers.Put(b)
+	}
+	return out
 }

@@ -144,7 +144,7 @@ func TestFieldSetResolvesConcurrentFields(t *testing.T) {
 
 func TestMarshalSliceMatchesGraphql(t *testing.T) {
 	for _, length := range []int{0, 1, 2, 17} {
-		ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, graphql.DefaultRecover)
+		ctx := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, quietRecover)
 		ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Q", Field: fieldsOf("list")[0]})
 		element := func(ctx context.Context, i int) graphql.Marshaler {
 			if i == 1 {
@@ -154,7 +154,7 @@ func TestMarshalSliceMatchesGraphql(t *testing.T) {
 		}
 		want, _ := written(graphql.MarshalSliceConcurrently(ctx, length, 0, false, element))
 		wantErrs := graphql.GetErrors(ctx)
-		ctx2 := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, graphql.DefaultRecover)
+		ctx2 := graphql.WithResponseContext(context.Background(), graphql.DefaultErrorPresenter, quietRecover)
 		ctx2 = graphql.WithFieldContext(ctx2, &graphql.FieldContext{Object: "Q", Field: fieldsOf("list")[0]})
 		got, _ := written(MarshalSlice(ctx2, length, 0, false, element))
 		if got != want {
@@ -164,6 +164,11 @@ func TestMarshalSliceMatchesGraphql(t *testing.T) {
 			t.Errorf("%d elements: got errors %v, want %v", length, gotErrs, wantErrs)
 		}
 	}
+}
+
+// quietRecover is graphql.DefaultRecover without the stack trace on stderr.
+func quietRecover(_ context.Context, err any) error {
+	return fmt.Errorf("internal system error: %v", err)
 }
 
 func TestFieldsCacheCollectsOnce(t *testing.T) {
@@ -194,5 +199,17 @@ func TestNoDeferredGroupWithoutDeferredFields(t *testing.T) {
 	g = NewDeferredGroup(ctx, []graphql.CollectedField{{Field: &ast.Field{Alias: "a"}}, deferred})
 	if g.FieldSet == nil || g.Defers == nil {
 		t.Errorf("got no group for a deferred field")
+	}
+}
+
+func TestMarshalCopiesOut(t *testing.T) {
+	big := strings.Repeat("x", 1000)
+	first := Marshal(graphql.MarshalString(big))
+	second := Marshal(graphql.MarshalString("short"))
+	if string(first) != `"`+big+`"` || string(second) != `"short"` {
+		t.Errorf("got %.20s… and %s", first, second)
+	}
+	if cap(second) >= 2*len(second)+8 {
+		t.Errorf("got capacity %d for %d bytes, want a copy of about the size", cap(second), len(second))
 	}
 }
