@@ -4074,7 +4074,10 @@ func (ec *executionContext) fieldContext_AuditEntry_actor(_ context.Context, fie
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4094,7 +4097,10 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Co
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntryEdge(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_AuditEntryEdge(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4114,7 +4120,10 @@ func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_PageInfo(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4160,7 +4169,10 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntry(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_AuditEntry(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4239,7 +4251,10 @@ func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, fie
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4285,7 +4300,10 @@ func (ec *executionContext) fieldContext_DeletePayload_removed(_ context.Context
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_RemovedRows(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_RemovedRows(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4432,7 +4450,10 @@ func (ec *executionContext) fieldContext_Event_user(_ context.Context, field gra
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4452,7 +4473,10 @@ func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EventEdge(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_EventEdge(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4472,7 +4496,10 @@ func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Cont
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_PageInfo(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4518,7 +4545,10 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Event(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_Event(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4635,7 +4665,10 @@ func (ec *executionContext) fieldContext_EventStreamEdge_node(_ context.Context,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Event(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_Event(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4864,7 +4897,10 @@ func (ec *executionContext) fieldContext_LogEntry_user(_ context.Context, field 
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4884,7 +4920,10 @@ func (ec *executionContext) fieldContext_LogEntryConnection_edges(_ context.Cont
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntryEdge(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntryEdge(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4904,7 +4943,10 @@ func (ec *executionContext) fieldContext_LogEntryConnection_pageInfo(_ context.C
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_PageInfo(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4950,7 +4992,10 @@ func (ec *executionContext) fieldContext_LogEntryEdge_node(_ context.Context, fi
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntry(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntry(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -4990,7 +5035,10 @@ func (ec *executionContext) fieldContext_LogEntryStreamEdge_node(_ context.Conte
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntry(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntry(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -5120,7 +5168,10 @@ func (ec *executionContext) fieldContext_Mutation_signUp(ctx context.Context, fi
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuthPayload(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_AuthPayload(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5164,7 +5215,10 @@ func (ec *executionContext) fieldContext_Mutation_logIn(ctx context.Context, fie
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuthPayload(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_AuthPayload(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5254,7 +5308,10 @@ func (ec *executionContext) fieldContext_Mutation_createUser(ctx context.Context
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5298,7 +5355,10 @@ func (ec *executionContext) fieldContext_Mutation_updateUser(ctx context.Context
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5342,7 +5402,10 @@ func (ec *executionContext) fieldContext_Mutation_deleteUser(ctx context.Context
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_DeletePayload(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_DeletePayload(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5386,7 +5449,10 @@ func (ec *executionContext) fieldContext_Mutation_trackEvent(ctx context.Context
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Event(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_Event(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5430,7 +5496,10 @@ func (ec *executionContext) fieldContext_Mutation_trackEvents(ctx context.Contex
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Event(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_Event(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5474,7 +5543,10 @@ func (ec *executionContext) fieldContext_Mutation_createLogEntry(ctx context.Con
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntry(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntry(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5671,7 +5743,10 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -5704,7 +5779,10 @@ func (ec *executionContext) fieldContext_Query_eventStats(ctx context.Context, f
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EventStatsBucket(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_EventStatsBucket(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5748,7 +5826,10 @@ func (ec *executionContext) fieldContext_Query_funnel(ctx context.Context, field
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_FunnelStep(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_FunnelStep(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5792,7 +5873,10 @@ func (ec *executionContext) fieldContext_Query_logStats(ctx context.Context, fie
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogStatsBucket(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogStatsBucket(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5836,7 +5920,10 @@ func (ec *executionContext) fieldContext_Query_events(ctx context.Context, field
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EventConnection(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_EventConnection(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5880,7 +5967,10 @@ func (ec *executionContext) fieldContext_Query_auditEntries(ctx context.Context,
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_AuditEntryConnection(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_AuditEntryConnection(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5924,7 +6014,10 @@ func (ec *executionContext) fieldContext_Query_logEntries(ctx context.Context, f
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntryConnection(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntryConnection(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -5968,7 +6061,10 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserConnection(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_UserConnection(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6012,7 +6108,10 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6055,7 +6154,10 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Schema(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Schema(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -6140,7 +6242,10 @@ func (ec *executionContext) fieldContext_Subscription_logEntries(ctx context.Con
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntryStreamEdge(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntryStreamEdge(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6184,7 +6289,10 @@ func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EventStreamEdge(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_EventStreamEdge(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6365,7 +6473,10 @@ func (ec *executionContext) fieldContext_User_eventStats(ctx context.Context, fi
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EventStatsBucket(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_EventStatsBucket(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6409,7 +6520,10 @@ func (ec *executionContext) fieldContext_User_events(ctx context.Context, field 
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_EventConnection(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_EventConnection(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6453,7 +6567,10 @@ func (ec *executionContext) fieldContext_User_logs(ctx context.Context, field gr
 		IsMethod:   true,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_LogEntryConnection(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_LogEntryConnection(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6484,7 +6601,10 @@ func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context,
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_UserEdge(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_UserEdge(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -6504,7 +6624,10 @@ func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Conte
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_PageInfo(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_PageInfo(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -6550,7 +6673,10 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_User(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields_User(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -6676,7 +6802,10 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___InputValue(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6864,7 +6993,10 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___InputValue(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -6895,7 +7027,10 @@ func (ec *executionContext) fieldContext___Field_type(_ context.Context, field g
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7010,7 +7145,10 @@ func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, fi
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7118,7 +7256,10 @@ func (ec *executionContext) fieldContext___Schema_types(_ context.Context, field
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7150,7 +7291,10 @@ func (ec *executionContext) fieldContext___Schema_queryType(_ context.Context, f
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7182,7 +7326,10 @@ func (ec *executionContext) fieldContext___Schema_mutationType(_ context.Context
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7214,7 +7361,10 @@ func (ec *executionContext) fieldContext___Schema_subscriptionType(_ context.Con
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7246,7 +7396,10 @@ func (ec *executionContext) fieldContext___Schema_directives(_ context.Context, 
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Directive(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Directive(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7371,7 +7524,10 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Field(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Field(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -7414,7 +7570,10 @@ func (ec *executionContext) fieldContext___Type_interfaces(_ context.Context, fi
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7446,7 +7605,10 @@ func (ec *executionContext) fieldContext___Type_possibleTypes(_ context.Context,
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -7479,7 +7641,10 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___EnumValue(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___EnumValue(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -7523,7 +7688,10 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___InputValue(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___InputValue(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	defer func() {
@@ -7566,7 +7734,10 @@ func (ec *executionContext) fieldContext___Type_ofType(_ context.Context, field 
 		IsMethod:   true,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields___Type(ctx, field)
+			if x, ok := fastexec.Exec[*executionContext](ctx); ok {
+				return x.childFields___Type(ctx, field)
+			}
+			return nil, errors.New("the field's context is not of this executor")
 		},
 	}
 	return fc, nil
@@ -10858,6 +11029,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Mutation",
 	})
+	ctx = fastexec.WithExec(ctx, ec)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
@@ -11012,6 +11184,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Query",
 	})
+	ctx = fastexec.WithExec(ctx, ec)
 
 	out := graphql.NewFieldSet(fields)
 	deferred := graphql.NewDeferredGroup(ctx)
@@ -11160,6 +11333,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
 		Object: "Subscription",
 	})
+	ctx = fastexec.WithExec(ctx, ec)
 	if len(fields) != 1 {
 		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
 		return nil

@@ -145,3 +145,19 @@ func Marshal(m graphql.Marshaler) []byte {
 	}
 	return out
 }
+
+// execKey is the context key of the executor's state of an operation.
+type execKey struct{}
+
+// WithExec returns ctx holding the executor's state of the operation, ec, for Exec: the
+// field contexts' Child functions find it there instead of each capturing it in a closure
+// of its own, one allocation per object field of the answer.
+func WithExec(ctx context.Context, ec any) context.Context {
+	return context.WithValue(ctx, execKey{}, ec)
+}
+
+// Exec returns the executor's state that WithExec put in ctx.
+func Exec[T any](ctx context.Context) (T, bool) {
+	ec, ok := ctx.Value(execKey{}).(T)
+	return ec, ok
+}

@@ -213,3 +213,15 @@ func TestMarshalCopiesOut(t *testing.T) {
 		t.Errorf("got capacity %d for %d bytes, want a copy of about the size", cap(second), len(second))
 	}
 }
+
+func TestExecIsFoundInTheContext(t *testing.T) {
+	type state struct{ n int }
+	s := &state{n: 7}
+	ctx := graphql.WithFieldContext(WithExec(context.Background(), s), &graphql.FieldContext{Object: "Query"})
+	if got, ok := Exec[*state](ctx); !ok || got != s {
+		t.Errorf("got %v, %v; want the state put in", got, ok)
+	}
+	if _, ok := Exec[*state](context.Background()); ok {
+		t.Errorf("found a state in a context without one")
+	}
+}
