@@ -13,11 +13,14 @@ import (
 	"go/parser"
 	"go/token"
 	"log"
+	"os"
+	"regexp"
 	"strings"
 
 	"github.com/99designs/gqlgen/api"
 	"github.com/99designs/gqlgen/codegen"
 	"github.com/99designs/gqlgen/codegen/config"
+	"golang.org/x/tools/imports"
 
 	"github.com/multidb/multidb/internal/database"
 )
@@ -51,6 +54,9 @@ func main() {
 	if err := api.Generate(cfg, api.AddPlugin(resolvers{impl})); err != nil {
 		log.Fatal(err)
 	}
+	if err := rewriteFile(cfg.Exec.Filename, fastPaths); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // implemented returns the names of the resolve methods in generatedResolvers.
@@ -74,6 +80,28 @@ type resolvers struct{ impl map[string]bool }
 
 func (resolvers) Name() string { return "xdbresolvers" }
 
+// GenerateCode resolves the one concurrent field of an object that has only one (Event.user,
+// LogEntry.user, ...) in line: gqlgen would run a lone concurrent field in line anyway, after
+// allocating a closure to schedule it, once per object of the answer. The object itself is
+// resolved concurrently with its siblings of a list, which is what the loaders' batches need.
+func (resolvers) GenerateCode(data *codegen.Data) error {
+	for _, o := range data.Objects {
+		if o.Root || o.Stream {
+			continue
+		}
+		concurrent := 0
+		for _, f := range o.Fields {
+			if f.IsConcurrent() {
+				concurrent++
+			}
+		}
+		if concurrent == 1 {
+			o.DisableConcurrency = true
+		}
+	}
+	return nil
+}
+
 func (r resolvers) Implement(prev string, f *codegen.Field) string {
 	method := "resolve" + f.Object.Name + f.GoFieldName
 	if !r.impl[method] {
@@ -91,3 +119,237 @@ func (r resolvers) Implement(prev string, f *codegen.Field) string {
 	}
 	return fmt.Sprintf("return r.%s(%s)", method, strings.Join(args, ", "))
 }
+
+// rewriteFile replaces the file at path by edit of its contents, formatted, its imports
+// completed.
+func rewriteFile(path string, edit func(string) (string, error)) error {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, err := edit(string(src))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	formatted, err := imports.Process(path, []byte(out), nil)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, formatted, 0o644)
+}
+
+// gqlgen's executor spends most of a large answer's allocations on work that every object and
+// every scalar field repeats, whatever the query asks: a deferred group with the object's path
+// (for @defer, which almost no query uses), a map and two closures to write the object, and,
+// per scalar field, a field context, a context, four closures and the value boxed twice, to
+// read a struct field. fastPaths edits the generated executor so that this work is done only
+// when it is needed:
+//
+//   - an object below the root makes its deferred group only when one of its fields is
+//     deferred, keeps its fields in a fastexec.FieldSet (one allocation, where gqlgen's takes
+//     three, and no map to write it), and finds its fields in a cache of the operation's own,
+//     whose key costs nothing to build;
+//   - the field contexts' Child functions find the executor in the context, where the root
+//     objects put it, instead of capturing it: one allocation less per object field;
+//   - a query's response is written into a pooled buffer, and copied out once;
+//   - a list's elements are marshalled by fastexec.MarshalSlice, with one allocation per
+//     element where gqlgen's takes four;
+//   - a field of a resolver without arguments, whose value is a pointer, calls the resolver
+//     and marshals its value as gqlgen's path does, without its closures and middleware;
+//   - an object or list read from a struct field gets its field context, for its own fields,
+//     and none of the rest of gqlgen's path;
+//   - a scalar or enum field read from a struct field, without arguments or directives, is
+//     marshalled straight from the field. When the value cannot be marshalled (a null where
+//     the schema forbids one), the field takes gqlgen's own path, which reports the error with
+//     its path.
+//
+// The fields of the last three kinds skip the field interceptors: the graph's own
+// (fieldChain) act on root fields and fields with arguments only.
+//
+// Each edit is checked to apply where the template writes what it expects, so that a gqlgen
+// upgrade that changes the template fails generation instead of silently losing the edit.
+func fastPaths(src string) (string, error) {
+	const newGroup = "deferred := graphql.NewDeferredGroup(ctx)"
+	if !strings.Contains(src, execContext) {
+		return "", fmt.Errorf("fastPaths: the executionContext template changed")
+	}
+	src = strings.Replace(src, execContext, execContext[:len(execContext)-1]+
+		"\tcollected fastexec.FieldsCache // the fields of each selection set, collected once\n}", 1)
+	objects := 0
+	var err error
+	src = objectFunc.ReplaceAllStringFunc(src, func(fn string) string {
+		if !strings.Contains(fn, "graphql.NewFieldSet(") {
+			return fn // an interface's, which hands the object to its type's
+		}
+		objects++
+		for _, e := range [][2]string{
+			{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collected.Fields(ec.OperationContext, sel, "},
+			{"out := graphql.NewFieldSet(fields)", "out := fastexec.NewFieldSet(fields)"},
+			{newGroup, "deferred := fastexec.NewDeferredGroup(ctx, fields)"},
+		} {
+			if strings.Count(fn, e[0]) != 1 {
+				err = fmt.Errorf("fastPaths: the object template changed: %q", e[0])
+			}
+			fn = strings.Replace(fn, e[0], e[1], 1)
+		}
+		return fn
+	})
+	if err != nil {
+		return "", err
+	}
+	if objects == 0 || strings.Count(src, "fastexec.NewFieldSet") != objects {
+		return "", fmt.Errorf("fastPaths: the object template changed")
+	}
+	const response = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
+	if strings.Count(src, response) != 1 {
+		return "", fmt.Errorf("fastPaths: the query's response template changed")
+	}
+	src = strings.Replace(src, response, "\t\t\tresponse.Data = fastexec.Marshal(data)\n", 1)
+	roots := 0
+	src = rootContext.ReplaceAllStringFunc(src, func(m string) string {
+		roots++
+		return m + "\tctx = fastexec.WithExec(ctx, ec)\n"
+	})
+	children := 0
+	src = childFunc.ReplaceAllStringFunc(src, func(m string) string {
+		children++
+		child := childFunc.FindStringSubmatch(m)[1]
+		return fmt.Sprintf("Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {\n"+
+			"\t\t\tif x, ok := fastexec.Exec[*executionContext](ctx); ok {\n\t\t\t\treturn x.%s(ctx, field)\n\t\t\t}\n"+
+			"\t\t\treturn nil, errors.New(\"the field's context is not of this executor\")\n\t\t},", child)
+	})
+	if roots == 0 || children == 0 {
+		return "", fmt.Errorf("fastPaths: the root or field context template changed")
+	}
+	const slice = "graphql.MarshalSliceConcurrently(ctx, "
+	if !strings.Contains(src, slice) {
+		return "", fmt.Errorf("fastPaths: the list template changed")
+	}
+	src = strings.ReplaceAll(src, slice, "fastexec.MarshalSlice(ctx, ")
+
+	marshalers := map[string]fastMarshal{}
+	for _, m := range marshalFunc.FindAllStringSubmatch(src, -1) {
+		name, body := m[1], m[3]
+		switch {
+		case strings.Contains(body, "ec.") || strings.Contains(body, "graphql.Add") || strings.Contains(body, "Error"):
+			// Writes an object, or reports errors: gqlgen's path only, unless the raw
+			// marshaller below is all it calls.
+			if r := rawNonNull.FindStringSubmatch(body); r != nil {
+				marshalers[name] = fastMarshal{raw: r[1]}
+			}
+		default:
+			marshalers[name] = fastMarshal{direct: true}
+		}
+	}
+	fields := 0
+	src = structField.ReplaceAllStringFunc(src, func(fn string) string {
+		m := structField.FindStringSubmatch(fn)
+		head, fieldContext, value, marshal := m[1], m[2], m[3], m[4]
+		fields++
+		fm, scalar := marshalers[marshal]
+		switch {
+		case !scalar:
+			// An object or a list: its fields need this field's context (their path, and
+			// the selections the loaders read), but none of the rest of gqlgen's path.
+			return head + fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n"+
+				"\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n}\n", fieldContext, marshal, value)
+		case fm.direct:
+			return head + fmt.Sprintf("\treturn ec.%s(ctx, field.Selections, %s)\n}\n", marshal, value)
+		case refs[fm.raw] != "":
+			return head + fmt.Sprintf("\tif res, ok := %s(&%s); ok {\n\t\treturn res\n\t}\n", refs[fm.raw], value) + fn[len(head):]
+		default:
+			return head + fmt.Sprintf("\tif res := %s(%s); res != graphql.Null {\n\t\treturn res\n\t}\n", fm.raw, value) + fn[len(head):]
+		}
+	})
+	if fields == 0 {
+		return "", fmt.Errorf("fastPaths: no field matched the field template")
+	}
+	// A field marked non-null at run time by an interceptor, and nullable in the schema, is a
+	// RequiredNull on an error: it nulls its parent.
+	requiredNull := map[string]string{"true": "", "false": "\t\tif fc.NonNull {\n\t\t\treturn graphql.RequiredNull\n\t\t}\n"}
+	resolved := 0
+	src = resolverField.ReplaceAllStringFunc(src, func(fn string) string {
+		m := resolverField.FindStringSubmatch(fn)
+		head, fieldContext, call, marshal, nonNull := m[1], m[2], m[3], m[4], m[5]
+		resolved++
+		return head + fmt.Sprintf(`	fc, err := ec.%s(ctx, field)
+	if err != nil {
+		return graphql.Null
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	defer func() {
+		if r := recover(); r != nil {
+			ec.Error(ctx, ec.Recover(ctx, r))
+			ret = graphql.Null
+		}
+	}()
+	res, err := %s
+	if err != nil {
+		ec.Error(ctx, graphql.AddFieldLocationToError(ctx, err))
+%s		return graphql.Null
+	}
+	fc.Result = res
+	return ec.%s(ctx, field.Selections, res)
+}
+`, fieldContext, call, requiredNull[nonNull], marshal)
+	})
+	if resolved == 0 {
+		return "", fmt.Errorf("fastPaths: no resolver field matched the field template")
+	}
+	return strings.Replace(src, "import (\n", "import (\n\t\"github.com/multidb/multidb/graph/internal/fastexec\"\n", 1), nil
+}
+
+// refs are the marshallers of non-null scalars that have a helper writing the value in place,
+// from a pointer to the struct field: boxing a pointer allocates nothing.
+var refs = map[string]string{
+	"graphql.MarshalString": "fastexec.String",
+	"graphql.MarshalTime":   "fastexec.Time",
+	"graphql.MarshalUUID":   "fastexec.UUID",
+	"graphql.MarshalInt":    "fastexec.Int",
+}
+
+// fastMarshal is how a scalar field's marshaller can be called without a field context:
+// directly when it reports nothing, or through the raw marshaller it wraps.
+type fastMarshal struct {
+	direct bool
+	raw    string // graphql.MarshalString, ...: a non-null scalar that is Null only on an error
+}
+
+// fieldTemplate is the body gqlgen writes for a field: $1 the field context, $2 what the
+// resolver returns, $3 the value's type, $4 its marshaller, $5 whether the field is non-null.
+const fieldTemplate = `\treturn graphql\.ResolveField\(\n\t\tctx,\n\t\tec\.OperationContext,\n\t\tfield,\n` +
+	`\t\tfunc\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.(fieldContext_[^\s(]+)\(ctx, field\)\n\t\t\},\n` +
+	`\t\tfunc\(ctx context\.Context\) \(any, error\) \{\n\t\t\treturn ($2)\n\t\t\},\n` +
+	`\t\tnil,\n` +
+	`\t\tfunc\(ctx context\.Context, selections ast\.SelectionSet, v ($3)\) graphql\.Marshaler \{\n\t\t\treturn ec\.(marshal[^\s(]+)\(ctx, selections, v\)\n\t\t\},\n` +
+	`\t\t(?:true|false),\n\t\t(true|false),\n\t\)\n\}\n`
+
+// fieldFunc is the signature line of a field's function.
+const fieldFunc = `(?m)^(func \(ec \*executionContext\) _[^\s(]+\(ctx context\.Context, field graphql\.CollectedField, obj [^)]+\) \(ret graphql\.Marshaler\) \{\n)`
+
+// rootContext is where a root object (Query, Mutation, Subscription) starts its fields'
+// context.
+var rootContext = regexp.MustCompile(`\n\tctx = graphql\.WithFieldContext\(ctx, &graphql\.FieldContext\{\n\t\tObject: "\w+",\n\t\}\)\n`)
+
+// childFunc is the Child function of a field context, which captures the executor.
+var childFunc = regexp.MustCompile(`Child: func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.(childFields_\w+)\(ctx, field\)\n\t\t\},`)
+
+// execContext is the declaration of the executor's state of one operation.
+const execContext = "type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}"
+
+var (
+	// objectFunc is the function that resolves and writes an object below the root.
+	objectFunc = regexp.MustCompile(`(?s)\nfunc \(ec \*executionContext\) _[^\s(]+\(ctx context\.Context, sel ast\.SelectionSet, obj [^)]+\) graphql\.Marshaler \{\n.*?\n\}\n`)
+	// marshalFunc is a generated marshaller of a value: its name, parameter type and body.
+	marshalFunc = regexp.MustCompile(`(?s)\nfunc \(ec \*executionContext\) (marshal[^\s(]+)\(ctx context\.Context, sel ast\.SelectionSet, v ([^)]+)\) graphql\.Marshaler \{\n(.*?)\n\}\n`)
+	// rawNonNull is the body of the marshaller of a non-null built-in scalar.
+	rawNonNull = regexp.MustCompile(`^\t_ = sel\n\tres := (graphql\.Marshal\w+)\(v\)\n\tif res == graphql\.Null \{\n\t\tgraphql\.AddInvalidNullFromMarshaler\(ctx, "[^"]+"\)\n\t\}\n\treturn res$`)
+	// structField is a field resolved by reading a struct field, with no arguments and no
+	// directives: its signature line, its field context, the value read, and the marshaller
+	// of the value.
+	structField = regexp.MustCompile(fieldFunc + strings.NewReplacer("($2)", `(obj\.\w+), nil`, "($3)", `[^)]+`).Replace(fieldTemplate))
+	// resolverField is a field of a resolver without arguments or directives, whose value is
+	// a pointer: its signature line, its field context, the resolver's call, its value's
+	// marshaller, and whether it is non-null.
+	resolverField = regexp.MustCompile(fieldFunc + strings.NewReplacer("($2)", `(ec\.Resolvers\.\w+\(\)\.\w+\(ctx, obj\))`, "($3)", `\*[^)]+`).Replace(fieldTemplate))
+)

@@ -100,6 +100,10 @@ func WithDocumentCacheBytes(n int) Option {
 }
 
 // WithExtension adds a gqlgen handler extension, such as the metrics one, to every operation.
+// A field hook (graphql.FieldInterceptor) sees root fields, fields with arguments and the
+// fields resolvers answer with a value that is not a pointer: the executor reads the other
+// fields (struct fields, and resolvers' objects without arguments) without the hooks, as
+// graph/gqlgen.go (fastPaths) generates it.
 func WithExtension(ext graphql.HandlerExtension) Option {
 	return func(o *options) { o.extensions = append(o.extensions, ext) }
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -340,12 +341,29 @@ func writeErrorAs(w http.ResponseWriter, media string, status int, code, msg str
 }
 
 func writeJSONAs(w http.ResponseWriter, media string, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	// Encoded into a pooled buffer, as json.Marshal would (then a newline), and written from
+	// it: json.Marshal would copy a large answer once more.
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSON {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	buf.Reset()
+	b := []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		media, status = mediaJSON, http.StatusInternalServerError
-		b = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
+
+// jsonBuffers are the buffers writeJSONAs encodes answers into; one that grew past
+// maxPooledJSON is dropped after use, so that a rare huge answer does not pin its memory.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSON = 4 << 20

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/lib/pq"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/multidb/multidb/graph/apierror"
@@ -99,7 +100,13 @@ type connLoader[N any, O, W any] struct {
 	src  *Source[N, O, W]
 	mu   sync.Mutex
 	sets map[string]argSet[O, W]
+	// byField is the argument set of each field of the document that asked, worked out for
+	// its first parent: the arguments and selection of a field are the same for all.
+	byField map[*ast.Field]fieldSet
 }
+
+// fieldSet is the argument set of a field: its fingerprint and its batch loader's name.
+type fieldSet struct{ fp, name string }
 
 // connLoaderOf returns the request's loader of src, made once.
 func connLoaderOf[N any, O, W any](l *Loaders, src *Source[N, O, W]) *connLoader[N, O, W] {
@@ -109,7 +116,7 @@ func connLoaderOf[N any, O, W any](l *Loaders, src *Source[N, O, W]) *connLoader
 	if cl, ok := l.fallbacks[name].(*connLoader[N, O, W]); ok {
 		return cl
 	}
-	cl := &connLoader[N, O, W]{l: l, src: src, sets: map[string]argSet[O, W]{}}
+	cl := &connLoader[N, O, W]{l: l, src: src, sets: map[string]argSet[O, W]{}, byField: map[*ast.Field]fieldSet{}}
 	l.fallbacks[name] = cl
 	return cl
 }
@@ -125,6 +132,18 @@ func Connection[N any, O, W any](ctx context.Context, l *Loaders, src *Source[N,
 }
 
 func (cl *connLoader[N, O, W]) load(ctx context.Context, parent any, parentID uuid.UUID, args Args[O, W]) (Page[N], error) {
+	var field *ast.Field
+	if fc := graphql.GetFieldContext(ctx); fc != nil {
+		field = fc.Field.Field
+	}
+	if field != nil {
+		cl.mu.Lock()
+		fs, ok := cl.byField[field]
+		cl.mu.Unlock()
+		if ok {
+			return batchLoader(cl.l, parent, cl.src.Edge, fs.name, cl.newLoader).Load(ctx, key{parent: parentID, args: fs.fp})
+		}
+	}
 	switch {
 	case args.First != nil && args.Last != nil:
 		return Page[N]{}, apierror.BadInput("passing both `first` and `last` to paginate a connection is not supported")
@@ -148,10 +167,14 @@ func (cl *connLoader[N, O, W]) load(ctx context.Context, parent any, parentID uu
 	if err != nil {
 		return Page[N]{}, err
 	}
+	name := cl.src.Edge + "|" + fp
 	cl.mu.Lock()
 	cl.sets[fp] = set
+	if field != nil {
+		cl.byField[field] = fieldSet{fp: fp, name: name}
+	}
 	cl.mu.Unlock()
-	ld := batchLoader(cl.l, parent, cl.src.Edge, cl.src.Edge+"|"+fp, cl.newLoader)
+	ld := batchLoader(cl.l, parent, cl.src.Edge, name, cl.newLoader)
 	return ld.Load(ctx, key{parent: parentID, args: fp})
 }
 
