@@ -9,10 +9,16 @@ import (
 )
 
 // TestSystemContextStaysHere keeps the reads and writes that bypass the access rules in this
-// package: no other code of the module calls auth.SystemContext.
+// package: no other code of the module calls auth.SystemContext, but for the files listed
+// here, each for one read whose rows it checks itself.
 func TestSystemContextStaysHere(t *testing.T) {
 	root := filepath.Join("..", "..")
 	allowed := map[string]bool{filepath.Join(root, "graph", "account"): true, filepath.Join(root, "internal", "auth"): true}
+	allowedFiles := map[string]bool{
+		// The replay of a write with client ids: a stored row is returned only when it has
+		// the owner the access rules gave the input (anonymous callers may not read at all).
+		filepath.Join(root, "graph", "rules", "idempotent.go"): true,
+	}
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -26,7 +32,7 @@ func TestSystemContextStaysHere(t *testing.T) {
 		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		if allowed[filepath.Dir(path)] {
+		if allowed[filepath.Dir(path)] || allowedFiles[path] {
 			return nil
 		}
 		src, err := os.ReadFile(path)

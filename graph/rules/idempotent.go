@@ -62,10 +62,8 @@ func TrackEvents(ctx context.Context, c *analytics.Client, inputs []*analytics.C
 	if err := CheckIDs(ids, len(inputs)); err != nil {
 		return nil, err
 	}
-	stored := func() ([]*analytics.Event, error) {
-		// Read past the access rules, which refuse reads to anonymous callers: a stored row
-		// is only returned when it has the input's owner, which the rules gave the input.
-		evs, err := c.Event.Query().Where(predicate.Event(idIn(ids))).All(auth.SystemContext(ctx))
+	stored := func(ctx context.Context) ([]*analytics.Event, error) {
+		evs, err := c.Event.Query().Where(predicate.Event(idIn(ids))).All(ctx)
 		if err != nil {
 			return nil, apierror.Database("analytics", err)
 		}
@@ -73,13 +71,26 @@ func TrackEvents(ctx context.Context, c *analytics.Client, inputs []*analytics.C
 			return e.UserID == inputs[i].UserID && e.Name == inputs[i].Name
 		})
 	}
-	if evs, err := stored(); err != nil || evs != nil {
-		return evs, err
+	// The access rules let an anonymous caller create events but read none: its create goes
+	// first, and only once the rules' hook has let it through (anonymous tracking is on and
+	// every owner is the anonymous user) and its ids are found taken are the stored rows read
+	// past the rules, to be returned only where their owner is the input's.
+	anonymous := true
+	if v, ok := auth.FromContext(ctx); ok && !v.Anonymous() {
+		anonymous = false
+		if evs, err := stored(ctx); err != nil || evs != nil {
+			return evs, err
+		}
 	}
 	evs, err := create()
 	if analytics.IsConstraintError(err) {
-		// Stored meanwhile by a retry that overtook this one, or the id is someone else's.
-		if evs, serr := stored(); serr != nil || evs != nil {
+		// Stored before (an anonymous retry), or meanwhile by a retry that overtook this one,
+		// or the id is someone else's.
+		readCtx := ctx
+		if anonymous {
+			readCtx = auth.SystemContext(ctx)
+		}
+		if evs, serr := stored(readCtx); serr != nil || evs != nil {
 			return evs, serr
 		}
 		return nil, apierror.BadInput("ids: already used by other events; use new ids")
