@@ -23,12 +23,12 @@ import (
 	"github.com/multidb/multidb/internal/testdb"
 )
 
-// The SQLite data set: a tenth of the PostgreSQL one, of the same shape (one user in
+// The SQLite data set: a tenth of the default PostgreSQL one, of the same shape (one user in
 // hotEvery owns hotShare of the events), in three SQLite files.
 const (
-	sqliteUsers  = numUsers / 10
-	sqliteEvents = numEvents / 10
-	sqliteLogs   = numLogs / 10
+	sqliteUsers  = 1_000
+	sqliteEvents = 100_000
+	sqliteLogs   = 30_000
 )
 
 // sqliteShared is the SQLite data set of a run, loaded by the first benchmark that needs it.
