@@ -129,6 +129,9 @@ const RebuildChunk = 24 * time.Hour
 // RebuildLockTimeout bounds RebuildRollups' wait for the writers in flight to commit.
 const RebuildLockTimeout = 30 * time.Second
 
+// RebuildStatementTimeout bounds each statement of RebuildRollups: a day of events.
+const RebuildStatementTimeout = 10 * time.Minute
+
 // RebuildResult is what RebuildRollups did.
 type RebuildResult struct {
 	From, To time.Time // the whole UTC hours rebuilt
@@ -173,13 +176,14 @@ func rebuildChunk(ctx context.Context, db *entsql.DB, lo, hi time.Time, res *Reb
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
 	stmts := []string{
 		fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", RebuildLockTimeout.Milliseconds()),
+		fmt.Sprintf("SET LOCAL statement_timeout = '%dms'", RebuildStatementTimeout.Milliseconds()),
 		"LOCK TABLE " + pq.QuoteIdentifier(event.Table) + " IN SHARE MODE",
 		`DELETE FROM ` + RollupCounts + ` WHERE hour >= $1 AND hour < $2`,
 		`DELETE FROM ` + RollupUsers + ` WHERE hour >= $1 AND hour < $2`,
 	}
 	for i, q := range stmts {
 		var args []any
-		if i >= 2 {
+		if i >= 3 {
 			args = []any{lo, hi}
 		}
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
