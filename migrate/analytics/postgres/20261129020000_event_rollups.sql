@@ -1,5 +1,6 @@
 -- Per-hour rollups of the events, kept current by statement-level triggers (hand-written;
--- atlas does not model triggers, and migrate/analytics/unmapped.txt keeps the tables out of
+-- atlas does not model triggers, so a planned Down drops the tables and leaves the functions
+-- and triggers, which then do nothing; migrate/analytics/unmapped.txt keeps the tables out of
 -- generated diffs). event_hour_counts holds the events per UTC hour and name, for counts;
 -- event_hour_users the events per UTC hour, name and user, for exact unique users.
 CREATE TABLE "event_hour_counts" ("hour" timestamptz NOT NULL, "name" character varying NOT NULL, "count" bigint NOT NULL, PRIMARY KEY ("hour", "name"));
@@ -17,6 +18,10 @@ DECLARE
     ELSE 'SELECT occurred_at, name, user_id, -1 AS n FROM rollup_old UNION ALL SELECT occurred_at, name, user_id, 1 FROM rollup_new'
   END;
 BEGIN
+  -- A planned Down drops the tables and leaves the triggers (see above): writes go on.
+  IF to_regclass('event_hour_counts') IS NULL OR to_regclass('event_hour_users') IS NULL THEN
+    RETURN NULL;
+  END IF;
   EXECUTE format($q$
     INSERT INTO event_hour_counts AS r (hour, name, count)
     SELECT date_trunc('hour', occurred_at, 'UTC'), name, sum(n) FROM (%s) d
@@ -40,6 +45,9 @@ END;
 $fn$;
 CREATE OR REPLACE FUNCTION "multidb_event_rollup_truncate"() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
+  IF to_regclass('event_hour_counts') IS NULL OR to_regclass('event_hour_users') IS NULL THEN
+    RETURN NULL;
+  END IF;
   TRUNCATE event_hour_counts, event_hour_users;
   RETURN NULL;
 END;
