@@ -31,8 +31,7 @@ import (
 
 // The size and shape of the data set.
 const (
-	numUsers  = 10_000
-	numEvents = 1_000_000
+	numUsers = 10_000
 	// heavyEvents are the events of the one heavy user of BenchmarkHeavyParent, beside numEvents.
 	heavyEvents = 1_000_000
 	numLogs     = 300_000
@@ -48,6 +47,15 @@ const (
 	sampleEvery = 100
 	seed        = 2026
 )
+
+// numEvents is the size of the events of the data set: 1,000,000, or BENCH_EVENTS (the
+// analytics benchmarks' 10,000,000: BENCH_EVENTS=10000000).
+var numEvents = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}()
 
 // weighted is a value drawn with a relative weight.
 type weighted struct {
@@ -339,7 +347,7 @@ func (d *dataset) user(r *rand.Rand) uuid.UUID {
 func (d *dataset) loadEvents(ctx context.Context, tx *sql.Tx) error {
 	r := rand.New(rand.NewPCG(seed, 1))
 	start := d.now.Add(-history)
-	step := history / numEvents
+	step := history / time.Duration(numEvents)
 	var props []byte
 	return copyRows(ctx, tx, "events", []string{"id", "user_id", "name", "properties", "occurred_at"}, numEvents,
 		func(i int, v []any) {

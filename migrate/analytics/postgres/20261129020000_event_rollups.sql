@@ -7,9 +7,11 @@ CREATE TABLE "event_hour_counts" ("hour" timestamptz NOT NULL, "name" character 
 CREATE TABLE "event_hour_users" ("hour" timestamptz NOT NULL, "name" character varying NOT NULL, "user_id" uuid NOT NULL, "count" bigint NOT NULL, PRIMARY KEY ("hour", "name", "user_id"));
 -- One function for the three triggers: each statement's rows (its transition tables) are
 -- grouped by hour, name (and user), and added to the rollups with +1 per inserted row and -1
--- per deleted one. Rows are upserted in key order, so that concurrent writers lock the rows
--- they share in the same order and cannot deadlock on them; a group whose count drops to
--- zero is removed, so that every row of event_hour_users is a user with events that hour.
+-- per deleted one. Rows are upserted in key order, users first, so that concurrent writers
+-- lock the rows they share in the same order and cannot deadlock on them; the few rows of
+-- event_hour_counts that every writer of the hour updates come last, so that each writer
+-- holds them only from there to its commit. A group whose count drops to zero is removed,
+-- so that every row of event_hour_users is a user with events that hour.
 CREATE OR REPLACE FUNCTION "multidb_event_rollup"() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
   delta text := CASE TG_OP
@@ -23,22 +25,22 @@ BEGIN
     RETURN NULL;
   END IF;
   EXECUTE format($q$
-    INSERT INTO event_hour_counts AS r (hour, name, count)
-    SELECT date_trunc('hour', occurred_at, 'UTC'), name, sum(n) FROM (%s) d
-    GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2
-    ON CONFLICT (hour, name) DO UPDATE SET count = r.count + excluded.count$q$, delta);
-  EXECUTE format($q$
     INSERT INTO event_hour_users AS r (hour, name, user_id, count)
     SELECT date_trunc('hour', occurred_at, 'UTC'), name, user_id, sum(n) FROM (%s) d
     GROUP BY 1, 2, 3 HAVING sum(n) <> 0 ORDER BY 1, 2, 3
     ON CONFLICT (hour, name, user_id) DO UPDATE SET count = r.count + excluded.count$q$, delta);
+  EXECUTE format($q$
+    INSERT INTO event_hour_counts AS r (hour, name, count)
+    SELECT date_trunc('hour', occurred_at, 'UTC'), name, sum(n) FROM (%s) d
+    GROUP BY 1, 2 HAVING sum(n) <> 0 ORDER BY 1, 2
+    ON CONFLICT (hour, name) DO UPDATE SET count = r.count + excluded.count$q$, delta);
   IF TG_OP <> 'INSERT' THEN
-    EXECUTE format($q$
-      DELETE FROM event_hour_counts r USING (SELECT DISTINCT date_trunc('hour', occurred_at, 'UTC') AS hour, name FROM (%s) d) k
-      WHERE r.hour = k.hour AND r.name = k.name AND r.count <= 0$q$, delta);
     EXECUTE format($q$
       DELETE FROM event_hour_users r USING (SELECT DISTINCT date_trunc('hour', occurred_at, 'UTC') AS hour, name, user_id FROM (%s) d) k
       WHERE r.hour = k.hour AND r.name = k.name AND r.user_id = k.user_id AND r.count <= 0$q$, delta);
+    EXECUTE format($q$
+      DELETE FROM event_hour_counts r USING (SELECT DISTINCT date_trunc('hour', occurred_at, 'UTC') AS hour, name FROM (%s) d) k
+      WHERE r.hour = k.hour AND r.name = k.name AND r.count <= 0$q$, delta);
   END IF;
   RETURN NULL;
 END;
