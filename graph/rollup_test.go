@@ -303,3 +303,44 @@ func TestRollupRebuild(t *testing.T) {
 		t.Error("a rebuild from after to: no error")
 	}
 }
+
+// TestRollupsOnlyForNamePredicates: a where on the name alone reads the rollups; one on
+// anything else (even nested in and/or/not) reads the events, and the totals agree.
+func TestRollupsOnlyForNamePredicates(t *testing.T) {
+	t.Parallel()
+	testdb.RequirePostgres(t, true)
+	e := newEnv(t, config.Postgres)
+	seed(t, e, fixture{users: 5, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+	evs := statsEvents()
+	insertEvents(t, e, evs)
+	views := 0
+	for _, ev := range evs {
+		if ev.name == "view" && !ev.at.Before(time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)) && ev.at.Before(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+			views++
+		}
+	}
+	nobody := uuid.Nil.String()
+	for _, c := range []struct {
+		where map[string]any
+		rolls bool
+	}{
+		{map[string]any{"name": "view"}, true},
+		{map[string]any{"nameIn": []string{"view"}}, true},
+		{map[string]any{"and": []any{map[string]any{"nameNEQ": "signup"}, map[string]any{"not": map[string]any{"name": "checkout"}}}}, true},
+		{map[string]any{"or": []any{map[string]any{"name": "view"}, map[string]any{"nameHasPrefix": "zz"}}}, true},
+		{map[string]any{"name": "view", "userIDNEQ": nobody}, false},
+		{map[string]any{"and": []any{map[string]any{"name": "view"}, map[string]any{"idNEQ": nobody}}}, false},
+		{map[string]any{"not": map[string]any{"userID": nobody}, "name": "view"}, false},
+		{map[string]any{"name": "view", "occurredAtGTE": "2026-01-01T00:00:00Z"}, false},
+	} {
+		e.count.reset()
+		var data struct{ EventStats []statsBucket }
+		e.query(t, eventCountsDoc, map[string]any{"from": "2026-03-26T00:00:00Z", "to": "2026-11-01T00:00:00Z", "where": c.where}, &data)
+		if len(data.EventStats) != 1 || data.EventStats[0].Count != views {
+			t.Errorf("where %v: got %+v, want one bucket of %d", c.where, data.EventStats, views)
+		}
+		if rolled := strings.Contains(e.count.dump(), stats.RollupCounts); rolled != c.rolls {
+			t.Errorf("where %v: read the rollups %v, want %v", c.where, rolled, c.rolls)
+		}
+	}
+}
