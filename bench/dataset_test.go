@@ -29,12 +29,11 @@ import (
 	"github.com/multidb/multidb/internal/testdb"
 )
 
-// The size of the data set: the figures in README are measured with these. BENCH_SMALL=1
-// loads a tenth of it (a hundredth of the heavy user's events), with the same rows per user,
-// for quicker profiling runs; its figures are not the README's.
+// The size of the data set: the figures in README are measured with these (and numEvents
+// below). BENCH_SMALL=1 loads a tenth of it (a hundredth of the heavy user's events), with the
+// same rows per user, for quicker profiling runs; its figures are not the README's.
 var (
-	numUsers  = 10_000
-	numEvents = 1_000_000
+	numUsers = 10_000
 	// heavyEvents are the events of the one heavy user of BenchmarkHeavyParent, beside numEvents.
 	heavyEvents = 1_000_000
 	numLogs     = 300_000
@@ -60,6 +59,15 @@ const (
 	sampleEvery = 100
 	seed        = 2026
 )
+
+// numEvents is the size of the events of the data set: 1,000,000, or BENCH_EVENTS (the
+// analytics benchmarks' 10,000,000: BENCH_EVENTS=10000000).
+var numEvents = func() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}()
 
 // weighted is a value drawn with a relative weight.
 type weighted struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -215,7 +216,8 @@ func NewHandler(set *database.Set, opts ...Option) http.Handler {
 	if o.liveShutdown != nil {
 		context.AfterFunc(o.liveShutdown, feeds.hub.Close)
 	}
-	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait, statsMax: o.statsMaxBuckets, live: feeds}
+	resolvers := &Resolver{clients: clients, accounts: accounts, wait: o.wait, statsMax: o.statsMaxBuckets, live: feeds,
+		rollups: set.Get("analytics").Dialect() == dialect.Postgres}
 	exec := generated.NewExecutableSchema(generated.Config{Resolvers: resolvers, Schema: PublicSchema()})
 	srv := handler.New(limit.Schema(exec, o.limits))
 	// SSE first: httpTransport would take its POSTs too.

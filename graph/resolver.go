@@ -22,6 +22,7 @@ type Resolver struct {
 	wait     time.Duration // of the batch loaders
 	statsMax int           // STATS_MAX_BUCKETS
 	live     *liveFeeds
+	rollups  bool // analytics has the rollup tables of PostgreSQL
 }
 
 // deletePayload turns what a deletion removed into the GraphQL payload.

@@ -31,6 +31,13 @@ func (r *queryResolver) EventStats(ctx context.Context, where *analytics.EventWh
 	if err != nil {
 		return nil, err
 	}
+	if lo, hi, ok := r.rollupRange(ctx, spec, where); ok {
+		rows, err := stats.EventsFromRollups(ctx, q, spec, lo, hi, fieldAsked(ctx, "uniqueUsers"))
+		if err != nil {
+			return nil, err
+		}
+		return statsBuckets(rows), nil
+	}
 	rows, err := stats.Events(ctx, q, spec)
 	if err != nil {
 		return nil, err

@@ -1,8 +1,16 @@
 package graph
 
 import (
-	"github.com/multidb/multidb/ent/analytics/event"
+	"context"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/multidb/multidb/ent/analytics/event"
+	"github.com/multidb/multidb/internal/auth"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/graph/apierror"
@@ -87,4 +95,56 @@ func statsBuckets(rows []stats.Row) []*model.EventStatsBucket {
 		}
 	}
 	return out
+}
+
+// rollupRange says whether eventStats can read PostgreSQL's rollups, and for which hours
+// (stats.RollupRange): for an ADMIN only, since the rollups count every user's events, and
+// for a where on the event name only, which the rollups keep.
+func (r *Resolver) rollupRange(ctx context.Context, spec stats.Spec, where *analytics.EventWhereInput) (lo, hi time.Time, ok bool) {
+	if v, signed := auth.FromContext(ctx); !r.rollups || !signed || !v.Admin() || !onlyName(where) {
+		return lo, hi, false
+	}
+	return stats.RollupRange(spec)
+}
+
+// onlyName reports whether w filters on the event name alone (or not at all).
+func onlyName(w *analytics.EventWhereInput) bool {
+	if w == nil {
+		return true
+	}
+	if len(w.Predicates) > 0 || !onlyName(w.Not) {
+		return false
+	}
+	for _, sub := range append(slices.Clone(w.And), w.Or...) {
+		if !onlyName(sub) {
+			return false
+		}
+	}
+	// Every other field must be unset: a copy with the name's fields and the nested inputs
+	// cleared is the zero value.
+	rest := analytics.EventWhereInput{}
+	v, zero := reflect.ValueOf(w).Elem(), reflect.ValueOf(&rest).Elem()
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if strings.HasPrefix(name, "Name") || name == "Not" || name == "And" || name == "Or" || name == "Predicates" {
+			continue
+		}
+		if !reflect.DeepEqual(v.Field(i).Interface(), zero.Field(i).Interface()) {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldAsked reports whether the field being resolved selects the subfield name.
+func fieldAsked(ctx context.Context, name string) bool {
+	if graphql.GetFieldContext(ctx) == nil {
+		return true
+	}
+	for _, f := range graphql.CollectFieldsCtx(ctx, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }

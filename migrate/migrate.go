@@ -4,7 +4,8 @@ package migrate
 
 import "embed"
 
-// Files holds <database>/<dialect>/ with the atlas-format migration files and atlas.sum.
+// Files holds <database>/<dialect>/ with the atlas-format migration files and atlas.sum, and
+// the <database>/unmapped.txt of the databases with tables that have no ent type.
 //
-//go:embed */postgres */sqlite
+//go:embed */postgres */sqlite */unmapped.txt
 var Files embed.FS

@@ -46,6 +46,8 @@ Usage:
                                                    migration, baseline (then make generate)
   multidb new schema DB NAME                       scaffold an ent schema with a name field
   multidb new seed DB NAME                         scaffold a seeder
+  multidb rollup rebuild --from T --to T          recompute PostgreSQL's per-hour rollups of the
+                                                   events in [T, T) (RFC 3339 or a UTC date)
   multidb healthcheck                              exit 0 when the local server answers /healthz
   multidb version
 
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return adoptCmd(ctx, rest, stdout)
 	case "new":
 		return scaffoldCmd(rest, stdout)
+	case "rollup":
+		return rollupCmd(ctx, rest, stdout)
 	case "healthcheck":
 		return healthcheck(ctx)
 	case "version":

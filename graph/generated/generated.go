@@ -1535,8 +1535,11 @@ type EventStatsBucket {
   """
   count: Int!
   """
-  How many distinct users those events belong to: exact (COUNT DISTINCT), within this bucket.
-  Events tracked anonymously share one owner and count as one user.
+  How many distinct users those events belong to, within this bucket: exact, with an error
+  bound of 0, never an estimate. It is COUNT DISTINCT over the events, or, where PostgreSQL
+  answers from its per-hour rollups, over their exact rows of (hour, name, user), which merge
+  across hours without double counting a user. Events tracked anonymously share one owner and
+  count as one user.
   """
   uniqueUsers: Int!
 }

@@ -50,8 +50,11 @@ type EventStatsBucket struct {
 	Keys []*string `json:"keys"`
 	// How many events fall in the bucket.
 	Count int `json:"count"`
-	// How many distinct users those events belong to: exact (COUNT DISTINCT), within this bucket.
-	// Events tracked anonymously share one owner and count as one user.
+	// How many distinct users those events belong to, within this bucket: exact, with an error
+	// bound of 0, never an estimate. It is COUNT DISTINCT over the events, or, where PostgreSQL
+	// answers from its per-hour rollups, over their exact rows of (hour, name, user), which merge
+	// across hours without double counting a user. Events tracked anonymously share one owner and
+	// count as one user.
 	UniqueUsers int `json:"uniqueUsers"`
 }
 

@@ -306,8 +306,19 @@ func convert(rows []statRow, s Spec, parents int) (map[uuid.UUID][]Row, error) {
 // not match two copies of an expression with separate parameters.
 func reshapeStats(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int) {
 	d := sel.Dialect()
+	reshapeOver(sel, tab, s, byUser, limit, sql.Dialect(d).Table(tab.Name), tab.Columns, sql.Expr("COUNT(*)"), true)
+}
+
+// reshapeOver is reshapeStats over src, a table or a derived table with the columns cols,
+// named like tab's: count is the expression of a bucket's count, and without uniques the
+// statement counts no users (u is 0).
+func reshapeOver(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int, src sql.TableView, cols []string, count sql.Querier, uniques bool) {
+	d := sel.Dialect()
 	t := sql.Dialect(d).Table(tab.Name)
-	inner := sql.Dialect(d).Select(t.Columns(tab.Columns...)...).From(t)
+	if sub, ok := src.(*sql.Selector); ok {
+		src = sub.As(tab.Name)
+	}
+	inner := sql.Dialect(d).Select(t.Columns(cols...)...).From(src)
 	var keys []string
 	if s.Bucket != "" {
 		inner.AppendSelectExprAs(bucketExpr(d, t.C(tab.Time), s), "b")
@@ -326,7 +337,9 @@ func reshapeStats(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int) 
 	if byUser {
 		keys = append([]string{tab.User}, keys...)
 	}
-	out := sql.Dialect(d).Select().From(inner)
+	// Named like the table, so that out.C (and the predicates ent adds) name the derived
+	// table's columns, whatever table the derived table reads.
+	out := sql.Dialect(d).Select().From(inner).As(tab.Name)
 	for _, k := range keys {
 		if k == "b" && d == dialect.Postgres {
 			// GROUP BY b below is the inner column (PostgreSQL prefers input columns there).
@@ -335,10 +348,14 @@ func reshapeStats(sel *sql.Selector, tab Table, s Spec, byUser bool, limit int) 
 			out.AppendSelect(k)
 		}
 	}
-	out.AppendSelectExprAs(sql.Expr("COUNT(*)"), "n")
-	out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
-		b.WriteString("COUNT(DISTINCT ").Ident(out.C(tab.User)).WriteString(")")
-	}), "u")
+	out.AppendSelectExprAs(count, "n")
+	if uniques {
+		out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("COUNT(DISTINCT ").Ident(out.C(tab.User)).WriteString(")")
+		}), "u")
+	} else {
+		out.AppendSelectExprAs(sql.Expr("0"), "u")
+	}
 	if len(keys) > 0 {
 		out.GroupBy(keys...)
 		out.OrderBy(keys...)

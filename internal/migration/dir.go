@@ -1,9 +1,11 @@
 package migration
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 
 	"ariga.io/atlas/sql/migrate"
 
@@ -39,4 +41,28 @@ func fsDir(fsys fs.FS, root string) (migrate.Dir, error) {
 		}
 	}
 	return dir, nil
+}
+
+// UnmappedTables lists the tables of the named database that have no ent type, from the
+// UnmappedFile the binary ships (tables that migrations or triggers create by hand, or that
+// an adopted database had): its own, though the ent schema does not list them.
+func UnmappedTables(name string) ([]string, error) {
+	b, err := fs.ReadFile(migrations.Files, path.Join(name, UnmappedFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		// "table.foreign_key" lines name constraints, not tables.
+		if table, _, _ := strings.Cut(line, "\t"); !strings.Contains(table, ".") {
+			out = append(out, strings.TrimSpace(table))
+		}
+	}
+	return out, nil
 }

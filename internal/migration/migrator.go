@@ -479,7 +479,8 @@ func (m *Migrator) checkOrder(files []migrate.File, revs []*migrate.Revision) er
 }
 
 // checkClean refuses a database without revisions that has tables, other than the revisions
-// table and the tables of the other registered databases (which may share the SQL database).
+// table and the tables of the other registered databases (which may share the SQL database),
+// those of their ent schemas and those of their UnmappedFile.
 func (m *Migrator) checkClean(ctx context.Context, drv migrate.Driver) error {
 	s, err := drv.InspectSchema(ctx, "", &schema.InspectOptions{Mode: schema.InspectTables, Exclude: bookkeeping})
 	if schema.IsNotExistError(err) {
@@ -495,6 +496,13 @@ func (m *Migrator) checkClean(ctx context.Context, drv migrate.Driver) error {
 		}
 		for _, t := range spec.Tables {
 			others[t.Name] = true
+		}
+		unmapped, err := UnmappedTables(spec.Name)
+		if err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		for _, t := range unmapped {
+			others[t] = true
 		}
 	}
 	for _, t := range s.Tables {

@@ -8,6 +8,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -73,8 +74,10 @@ func (Event) Indexes() []ent.Index {
 		// index instead of sorting every row of the user.
 		index.Fields("user_id", "id"),
 		// With the id, entgql's totalCount (COUNT of the id) of a filter by name and time is
-		// answered from this index alone.
-		index.Fields("name", "occurred_at", "id"),
+		// answered from this index alone; with the user too (PostgreSQL's INCLUDE), a funnel's
+		// steps are: it reads no event row.
+		index.Fields("name", "occurred_at", "id").
+			Annotations(entsql.IncludeColumns("user_id")),
 		index.Fields("occurred_at"),
 	}
 }

@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -36,6 +37,11 @@ var (
 				Name:    "event_name_occurred_at_id",
 				Unique:  false,
 				Columns: []*schema.Column{EventsColumns[2], EventsColumns[4], EventsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						EventsColumns[1].Name,
+					},
+				},
 			},
 			{
 				Name:    "event_occurred_at",
