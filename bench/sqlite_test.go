@@ -25,7 +25,7 @@ import (
 
 // The SQLite data set: a tenth of the PostgreSQL one, of the same shape (one user in
 // hotEvery owns hotShare of the events), in three SQLite files.
-const (
+var (
 	sqliteUsers  = numUsers / 10
 	sqliteEvents = numEvents / 10
 	sqliteLogs   = numLogs / 10
@@ -117,7 +117,7 @@ func loadSQLite(s *suite) (d *dataset, err error) {
 
 	r := rand.New(rand.NewPCG(seed, 10))
 	const year = 365 * 24 * time.Hour
-	created := func(i int) time.Time { return d.now.Add(-year + time.Duration(i)*(year/sqliteUsers)) }
+	created := func(i int) time.Time { return d.now.Add(-year + time.Duration(i)*(year/time.Duration(sqliteUsers))) }
 	d.users = make([]uuid.UUID, sqliteUsers)
 	for i := range d.users {
 		d.users[i] = uuidV7(r, created(i))
@@ -143,14 +143,14 @@ func loadSQLite(s *suite) (d *dataset, err error) {
 			v[4], v[5] = created(i).UTC(), created(i).UTC()
 		}},
 		{"analytics", "events", []string{"id", "user_id", "name", "properties", "occurred_at"}, sqliteEvents, func(i int, v []any) {
-			step := history / sqliteEvents
+			step := history / time.Duration(sqliteEvents)
 			at := d.now.Add(-history + time.Duration(i)*step + time.Duration(r.Int64N(int64(step)))).UTC()
 			v[0], v[1], v[2] = uuidV7(r, at).String(), owner().String(), pick(r, eventNames)
 			v[3] = `{"path":"` + paths[r.IntN(len(paths))] + `","value":` + strconv.Itoa(r.IntN(1000)) + `}`
 			v[4] = at
 		}},
 		{"logs", "log_entries", []string{"id", "level", "message", "fields", "user_id", "request_id", "created_at"}, sqliteLogs, func(i int, v []any) {
-			step := history / sqliteLogs
+			step := history / time.Duration(sqliteLogs)
 			at := d.now.Add(-history + time.Duration(i)*step + time.Duration(r.Int64N(int64(step)))).UTC()
 			v[0], v[1], v[2] = uuidV7(r, at).String(), pick(r, logLevels), logMessages[r.IntN(len(logMessages))]
 			v[3] = `{"status":` + strconv.Itoa(200+100*r.IntN(4)) + `}`
