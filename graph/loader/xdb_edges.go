@@ -5,7 +5,6 @@ package loader
 import (
 	"context"
 
-	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
@@ -164,7 +163,7 @@ var sourceUserEvents = &Source[*analytics.Event, analytics.EventOrder, analytics
 		return nil
 	},
 	Fields: FieldsAnalyticsEvent,
-	Query: func(ctx context.Context, c *database.Clients, w *analytics.EventWhereInput, cols []string, modify func(*sql.Selector)) ([]*analytics.Event, error) {
+	Query: func(ctx context.Context, c *database.Clients, w *analytics.EventWhereInput, cols []string, modify func(*sql.Selector), extra []any, row func() error) ([]*analytics.Event, error) {
 		q := c.Analytics.Event.Query()
 		if cols != nil {
 			q.Select(cols...)
@@ -175,11 +174,10 @@ var sourceUserEvents = &Source[*analytics.Event, analytics.EventOrder, analytics
 			}
 		}
 		q.Modify(modify)
-		return q.All(ctx)
+		return q.AllRows(ctx, extra, row)
 	},
 	NodeID: func(n *analytics.Event) uuid.UUID { return n.ID },
 	Parent: func(n *analytics.Event) uuid.UUID { return n.UserID },
-	Extra:  func(n *analytics.Event, name string) (ent.Value, error) { return n.Value(name) },
 }
 
 // UserEvents returns the page of analytics.Event rows whose user_id is the User's id, for
@@ -241,7 +239,7 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 		return nil
 	},
 	Fields: FieldsLogsLogEntry,
-	Query: func(ctx context.Context, c *database.Clients, w *logs.LogEntryWhereInput, cols []string, modify func(*sql.Selector)) ([]*logs.LogEntry, error) {
+	Query: func(ctx context.Context, c *database.Clients, w *logs.LogEntryWhereInput, cols []string, modify func(*sql.Selector), extra []any, row func() error) ([]*logs.LogEntry, error) {
 		q := c.Logs.LogEntry.Query()
 		if cols != nil {
 			q.Select(cols...)
@@ -252,7 +250,7 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 			}
 		}
 		q.Modify(modify)
-		return q.All(ctx)
+		return q.AllRows(ctx, extra, row)
 	},
 	NodeID: func(n *logs.LogEntry) uuid.UUID { return n.ID },
 	Parent: func(n *logs.LogEntry) uuid.UUID {
@@ -261,7 +259,6 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 		}
 		return *n.UserID
 	},
-	Extra: func(n *logs.LogEntry, name string) (ent.Value, error) { return n.Value(name) },
 }
 
 // UserLogs returns the page of logs.LogEntry rows whose user_id is the User's id, for
