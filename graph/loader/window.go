@@ -282,17 +282,28 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 	if err != nil {
 		return nil, apierror.Database(l.src.Database, err)
 	}
+	// The statement orders its rows by parent: each parent's rows are one run of rows, which
+	// its page takes without a copy (capped, so that no append reaches the next run).
 	byParent := make(map[uuid.UUID][]N, len(parents))
 	counts := make(map[uuid.UUID]int, len(parents))
-	for i, n := range rows {
-		p := l.src.Parent(n)
-		byParent[p] = append(byParent[p], n)
-		if set.total {
-			counts[p] = totals[i]
+	for start := 0; start < len(rows); {
+		p := l.src.Parent(rows[start])
+		end := start + 1
+		for end < len(rows) && l.src.Parent(rows[end]) == p {
+			end++
 		}
+		if prev, ok := byParent[p]; ok {
+			byParent[p] = append(prev, rows[start:end]...)
+		} else {
+			byParent[p] = rows[start:end:end]
+		}
+		if set.total {
+			counts[p] = totals[start]
+		}
+		start = end
 	}
 	out := make(map[uuid.UUID]Page[N], len(parents))
-	var listed []any
+	listed := make([]any, 0, len(rows))
 	for _, p := range parents {
 		page, err := l.build(byParent[p], counts[p], set, ord)
 		if err != nil {
