@@ -456,7 +456,8 @@ func orderColumn(name, id string, valid func(string) bool) (string, error) {
 // lateral reshapes the query of one argument set, on PostgreSQL, into a page per parent that
 // stops after limit rows on the index of (partition, order):
 //
-//	SELECT t.cols, c.total FROM unnest($ids::uuid[]) AS xdb_parent(id)
+//	SELECT t.cols, uuid_send(t.id) AS id, uuid_send(t.user_id) AS user_id, c.total
+//	FROM unnest($ids::uuid[]) AS xdb_parent(id)
 //	CROSS JOIN LATERAL (
 //	  SELECT cols FROM t WHERE t.user_id = xdb_parent.id AND <where> AND <cursors>
 //	  ORDER BY <order>, id LIMIT <limit+1>
@@ -506,11 +507,23 @@ func (w window) lateral(s *sql.Selector) {
 		b := sql.Dialect(dialect.Postgres).Select()
 		return b.As(table).C(col)
 	}
-	sel := make([]string, len(columns))
-	for i, c := range columns {
-		sel[i] = q(c)
+	// The id and the parent's id are read as uuid_send's 16 bytes, which the scan copies as
+	// they are: lib/pq turns a uuid into a new slice of its 36 characters, parsed back then.
+	sel := make([]string, 0, len(columns))
+	var binary []string
+	for _, c := range columns {
+		if c == w.id || c == w.partition {
+			binary = append(binary, c)
+		} else {
+			sel = append(sel, q(c))
+		}
 	}
 	out.Select(sel...)
+	for _, c := range binary {
+		out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("uuid_send(").Ident(q(c)).WriteByte(')')
+		}), c)
+	}
 	if w.total {
 		out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
 			b.Ident(counts).WriteByte('.').Ident("total")
