@@ -59,8 +59,110 @@ func countStar(s *sql.Selector) {
 	s.Select(sql.Count("*"))
 }
 
+// scanDestinations are the destinations that rows.Scan fills for the boxes of scanValues: the
+// boxes themselves, but for uuids, which are parsed from the driver's bytes into their boxes
+// (uuid.UUID's Scan makes a string of the bytes first, an allocation per column and row).
+func scanDestinations(boxes []any) []any {
+	dest := make([]any, len(boxes))
+	for i, b := range boxes {
+		dest[i] = b
+		switch b := b.(type) {
+		case *uuid.UUID:
+			dest[i] = (*uuidBytes)(b)
+		case *sql.NullScanner:
+			if u, ok := b.S.(*uuid.UUID); ok {
+				dest[i] = &nullUUIDBytes{null: b, id: (*uuidBytes)(u)}
+			}
+		}
+	}
+	return dest
+}
+
+// uuidBytes scans a uuid as uuid.UUID does, into a box that serves every row: a NULL or empty
+// value leaves it the zero uuid, as a new box would be.
+type uuidBytes uuid.UUID
+
+func (u *uuidBytes) Scan(src any) error {
+	*u = uuidBytes{}
+	b, ok := src.([]byte)
+	if !ok {
+		return (*uuid.UUID)(u).Scan(src)
+	}
+	switch len(b) {
+	case 0:
+	case 16:
+		copy(u[:], b)
+	default:
+		id, err := uuid.ParseBytes(b)
+		if err != nil {
+			return fmt.Errorf("Scan: %v", err)
+		}
+		*u = uuidBytes(id)
+	}
+	return nil
+}
+
+// nullUUIDBytes scans a nullable uuid into the sql.NullScanner box of scanValues.
+type nullUUIDBytes struct {
+	null *sql.NullScanner
+	id   *uuidBytes
+}
+
+func (n *nullUUIDBytes) Scan(src any) error {
+	n.null.Valid = src != nil
+	return n.id.Scan(src)
+}
+
 // GetID returns the AuditEntry's id, whatever its type: node lookups use it.
 func (x *AuditEntry) GetID() uuid.UUID { return x.ID }
+
+// AllRows is All for a statement to which a modifier appended columns after the AuditEntry's
+// own: it runs the query as All does (its interceptors and access rules, its modifiers), scans
+// the last len(extra) columns of every row into extra, and calls row, when not nil, once the
+// row's node is built. All scans every row into new boxes, and a column it does not know
+// through the driver's column types into a map per row; here one set of boxes serves every
+// row, uuids are parsed from the driver's bytes, and the extra columns go where the caller says.
+func (_q *AuditEntryQuery) AllRows(ctx context.Context, extra []any, row func() error) ([]*AuditEntry, error) {
+	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryAll)
+	if err := _q.prepareQuery(ctx); err != nil {
+		return nil, err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		query, ok := q.(*AuditEntryQuery)
+		if !ok {
+			return nil, fmt.Errorf("unexpected query type %T", q)
+		}
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			var own int
+			var boxes, dest []any
+			assign := spec.Assign
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				if dest != nil {
+					return dest, nil
+				}
+				if own = len(columns) - len(extra); own < 0 {
+					return nil, fmt.Errorf("logs: %d columns, fewer than the %d extra ones", len(columns), len(extra))
+				}
+				var err error
+				if boxes, err = (*AuditEntry).scanValues(nil, columns[:own]); err != nil {
+					return nil, err
+				}
+				dest = append(scanDestinations(boxes), extra...)
+				return dest, nil
+			}
+			spec.Assign = func(columns []string, _ []any) error {
+				if err := assign(columns[:own], boxes); err != nil {
+					return err
+				}
+				if row != nil {
+					return row()
+				}
+				return nil
+			}
+		})
+	})
+	return withInterceptors[[]*AuditEntry](ctx, _q, qr, _q.inters)
+}
 
 // SaveWith creates the AuditEntrys of the bulk as Save does, step for step (defaults,
 // validators, the client's hooks, the insert specs), but stores them with store instead of
@@ -125,6 +227,54 @@ func (c *AuditEntryConnection) NodeList() []any {
 
 // GetID returns the LogEntry's id, whatever its type: node lookups use it.
 func (x *LogEntry) GetID() uuid.UUID { return x.ID }
+
+// AllRows is All for a statement to which a modifier appended columns after the LogEntry's
+// own: it runs the query as All does (its interceptors and access rules, its modifiers), scans
+// the last len(extra) columns of every row into extra, and calls row, when not nil, once the
+// row's node is built. All scans every row into new boxes, and a column it does not know
+// through the driver's column types into a map per row; here one set of boxes serves every
+// row, uuids are parsed from the driver's bytes, and the extra columns go where the caller says.
+func (_q *LogEntryQuery) AllRows(ctx context.Context, extra []any, row func() error) ([]*LogEntry, error) {
+	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryAll)
+	if err := _q.prepareQuery(ctx); err != nil {
+		return nil, err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		query, ok := q.(*LogEntryQuery)
+		if !ok {
+			return nil, fmt.Errorf("unexpected query type %T", q)
+		}
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			var own int
+			var boxes, dest []any
+			assign := spec.Assign
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				if dest != nil {
+					return dest, nil
+				}
+				if own = len(columns) - len(extra); own < 0 {
+					return nil, fmt.Errorf("logs: %d columns, fewer than the %d extra ones", len(columns), len(extra))
+				}
+				var err error
+				if boxes, err = (*LogEntry).scanValues(nil, columns[:own]); err != nil {
+					return nil, err
+				}
+				dest = append(scanDestinations(boxes), extra...)
+				return dest, nil
+			}
+			spec.Assign = func(columns []string, _ []any) error {
+				if err := assign(columns[:own], boxes); err != nil {
+					return err
+				}
+				if row != nil {
+					return row()
+				}
+				return nil
+			}
+		})
+	})
+	return withInterceptors[[]*LogEntry](ctx, _q, qr, _q.inters)
+}
 
 // SaveWith creates the LogEntrys of the bulk as Save does, step for step (defaults,
 // validators, the client's hooks, the insert specs), but stores them with store instead of

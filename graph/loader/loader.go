@@ -10,7 +10,7 @@
 //
 // The edges themselves are declared in the ent schemas (schema/xdb.Ref) and generated into
 // xdb_edges.go: one Target per type that edges point at, one Source per connection, and
-// edgeKeys, which says which keys each parent entity will ask for. This file and window.go
+// appendEdgeKeys, which says which keys each parent entity will ask for. This file and window.go
 // are the generic part.
 package loader
 
@@ -127,9 +127,10 @@ func (l *Loaders) Register(entities ...any) {
 	seen := map[edgeKey]bool{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var keys []edgeKey
 	for _, e := range entities {
-		keys := edgeKeys(e)
-		if keys == nil {
+		var parent bool
+		if keys, parent = appendEdgeKeys(keys[:0], e); !parent {
 			continue
 		}
 		for _, k := range keys {

@@ -64,12 +64,12 @@ type Source[N any, O, W any] struct {
 	// Query reads the rows that match where, through the client (so through the database's
 	// driver and its access rules), with modify reshaping the statement: modify restricts it
 	// to the parents, so that the access rules' predicates land inside the per-parent page.
-	// cols are the columns to read, nil for every column.
-	Query  func(ctx context.Context, c *database.Clients, where *W, cols []string, modify func(*sql.Selector)) ([]N, error)
+	// cols are the columns to read, nil for every column. The columns that modify appends
+	// after the node's own are scanned into extra, and row is called after each row.
+	Query  func(ctx context.Context, c *database.Clients, where *W, cols []string, modify func(*sql.Selector), extra []any, row func() error) ([]N, error)
 	Fields *Fields
 	NodeID func(N) uuid.UUID
 	Parent func(N) uuid.UUID
-	Extra  func(N, string) (ent.Value, error) // a selected column ent does not know
 }
 
 // key is one connection to load: a parent, and the fingerprint of its argument set.
@@ -263,19 +263,49 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 		// `last` reads the page backwards, as entgql does, and build turns it around.
 		w.dir = w.dir.Reverse()
 	}
-	rows, err := l.src.Query(ctx, l.l.c, set.Where, set.cols, w.modifier())
+	// The statement's one column after the node's, when totalCount is asked for, is the
+	// parent's count, read into one destination and kept per row.
+	var (
+		extra  []any
+		row    func() error
+		total  sql.NullInt64
+		totals []int
+	)
+	if set.total {
+		extra = []any{&total}
+		row = func() error {
+			totals = append(totals, int(total.Int64))
+			return nil
+		}
+	}
+	rows, err := l.src.Query(ctx, l.l.c, set.Where, set.cols, w.modifier(), extra, row)
 	if err != nil {
 		return nil, apierror.Database(l.src.Database, err)
 	}
+	// The statement orders its rows by parent: each parent's rows are one run of rows, which
+	// its page takes without a copy (capped, so that no append reaches the next run).
 	byParent := make(map[uuid.UUID][]N, len(parents))
-	for _, n := range rows {
-		p := l.src.Parent(n)
-		byParent[p] = append(byParent[p], n)
+	counts := make(map[uuid.UUID]int, len(parents))
+	for start := 0; start < len(rows); {
+		p := l.src.Parent(rows[start])
+		end := start + 1
+		for end < len(rows) && l.src.Parent(rows[end]) == p {
+			end++
+		}
+		if prev, ok := byParent[p]; ok {
+			byParent[p] = append(prev, rows[start:end]...)
+		} else {
+			byParent[p] = rows[start:end:end]
+		}
+		if set.total {
+			counts[p] = totals[start]
+		}
+		start = end
 	}
 	out := make(map[uuid.UUID]Page[N], len(parents))
-	var listed []any
+	listed := make([]any, 0, len(rows))
 	for _, p := range parents {
-		page, err := l.build(byParent[p], set, ord)
+		page, err := l.build(byParent[p], counts[p], set, ord)
 		if err != nil {
 			return nil, err
 		}
@@ -290,17 +320,12 @@ func (l *connLoader[N, O, W]) pages(ctx context.Context, parents []uuid.UUID, se
 	return out, nil
 }
 
-// build makes one parent's page of its rows, as entgql's Connection.build does.
-func (l *connLoader[N, O, W]) build(nodes []N, set argSet[O, W], ord Order[N]) (Page[N], error) {
+// build makes one parent's page of its rows, as entgql's Connection.build does; total is the
+// parent's count, when totalCount is asked for.
+func (l *connLoader[N, O, W]) build(nodes []N, total int, set argSet[O, W], ord Order[N]) (Page[N], error) {
 	var p Page[N]
-	if set.total && len(nodes) > 0 {
-		v, err := l.src.Extra(nodes[0], "total")
-		if err != nil {
-			return p, err
-		}
-		if p.Total, err = toInt(v); err != nil {
-			return p, err
-		}
+	if set.total {
+		p.Total = total
 	}
 	p.PageInfo.HasNextPage = set.Before != nil
 	p.PageInfo.HasPreviousPage = set.After != nil
@@ -336,27 +361,9 @@ func (l *connLoader[N, O, W]) build(nodes []N, set argSet[O, W], ord Order[N]) (
 	return p, nil
 }
 
-func toInt(v any) (int, error) {
-	switch v := v.(type) {
-	case int64:
-		return int(v), nil
-	case int32:
-		return int(v), nil
-	case int:
-		return v, nil
-	case float64:
-		return int(v), nil
-	case []byte:
-		var n int
-		_, err := fmt.Sscan(string(v), &n)
-		return n, err
-	}
-	return 0, fmt.Errorf("loader: unexpected count %T", v)
-}
-
 // window reshapes the query of one argument set into the per-parent page statement:
 //
-//	SELECT cols, rn FROM (
+//	SELECT cols, total FROM (
 //	  SELECT cols, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY <order>, id) AS rn FROM (
 //	    SELECT cols, COUNT(*) OVER (PARTITION BY user_id) AS total
 //	    FROM t WHERE user_id IN (...) AND <where>
@@ -411,8 +418,9 @@ func (w window) modifier() func(*sql.Selector) {
 		}
 		ranked.As(table)
 
+		// rn orders the rows but is not read: the loader reads the node's columns and the total.
 		out := d.Select().From(ranked)
-		out.Select(out.Columns(append(columns, "rn")...)...)
+		out.Select(out.Columns(columns...)...)
 		if w.limit > 0 {
 			out.Where(sql.LTE(out.C("rn"), w.limit))
 		}
@@ -448,7 +456,8 @@ func orderColumn(name, id string, valid func(string) bool) (string, error) {
 // lateral reshapes the query of one argument set, on PostgreSQL, into a page per parent that
 // stops after limit rows on the index of (partition, order):
 //
-//	SELECT t.cols, c.total FROM unnest($ids::uuid[]) AS xdb_parent(id)
+//	SELECT t.cols, uuid_send(t.id) AS id, uuid_send(t.user_id) AS user_id, c.total
+//	FROM unnest($ids::uuid[]) AS xdb_parent(id)
 //	CROSS JOIN LATERAL (
 //	  SELECT cols FROM t WHERE t.user_id = xdb_parent.id AND <where> AND <cursors>
 //	  ORDER BY <order>, id LIMIT <limit+1>
@@ -498,11 +507,23 @@ func (w window) lateral(s *sql.Selector) {
 		b := sql.Dialect(dialect.Postgres).Select()
 		return b.As(table).C(col)
 	}
-	sel := make([]string, len(columns))
-	for i, c := range columns {
-		sel[i] = q(c)
+	// The id and the parent's id are read as uuid_send's 16 bytes, which the scan copies as
+	// they are: lib/pq turns a uuid into a new slice of its 36 characters, parsed back then.
+	sel := make([]string, 0, len(columns))
+	var binary []string
+	for _, c := range columns {
+		if c == w.id || c == w.partition {
+			binary = append(binary, c)
+		} else {
+			sel = append(sel, q(c))
+		}
 	}
 	out.Select(sel...)
+	for _, c := range binary {
+		out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
+			b.WriteString("uuid_send(").Ident(q(c)).WriteByte(')')
+		}), c)
+	}
 	if w.total {
 		out.AppendSelectExprAs(sql.ExprFunc(func(b *sql.Builder) {
 			b.Ident(counts).WriteByte('.').Ident("total")

@@ -5,7 +5,6 @@ package loader
 import (
 	"context"
 
-	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
@@ -19,45 +18,42 @@ import (
 	"github.com/multidb/multidb/internal/database"
 )
 
-// edgeKeys returns the keys the edges below an entity will ask for: its id for each connection
-// that points at it, and the id in each of its references. nil: the entity is no parent.
-func edgeKeys(e any) []edgeKey {
+// appendEdgeKeys appends to keys the keys the edges below an entity will ask for: its id for
+// each connection that points at it, and the id in each of its references. ok is false when
+// the entity is no parent. One slice serves every entity of a level.
+func appendEdgeKeys(keys []edgeKey, e any) (_ []edgeKey, ok bool) {
 	switch e := e.(type) {
 	case *users.User:
 		if e == nil {
-			return nil
+			return keys, false
 		}
-		keys := make([]edgeKey, 0, 0+2)
 		keys = append(keys, edgeKey{"User.events", e.ID})
 		keys = append(keys, edgeKey{"User.logs", e.ID})
-		return keys
+		return keys, true
 	case *analytics.Event:
 		if e == nil {
-			return nil
+			return keys, false
 		}
-		keys := make([]edgeKey, 0, 1+0)
 		keys = append(keys, edgeKey{"Event.user", e.UserID})
-		return keys
+		return keys, true
 	case *logs.AuditEntry:
 		if e == nil {
-			return nil
+			return keys, false
 		}
-		keys := make([]edgeKey, 0, 1+0)
 		if e.ActorID != nil {
 			keys = append(keys, edgeKey{"AuditEntry.actor", *e.ActorID})
 		}
-		return keys
+		return keys, true
 	case *logs.LogEntry:
 		if e == nil {
-			return nil
+			return keys, false
 		}
-		keys := make([]edgeKey, 0, 1+0)
 		if e.UserID != nil {
 			keys = append(keys, edgeKey{"LogEntry.user", *e.UserID})
 		}
-		return keys
+		return keys, true
 	}
-	return nil
+	return keys, false
 }
 
 // identity names the type and id of an entity that references point at, for the identity map.
@@ -164,7 +160,7 @@ var sourceUserEvents = &Source[*analytics.Event, analytics.EventOrder, analytics
 		return nil
 	},
 	Fields: FieldsAnalyticsEvent,
-	Query: func(ctx context.Context, c *database.Clients, w *analytics.EventWhereInput, cols []string, modify func(*sql.Selector)) ([]*analytics.Event, error) {
+	Query: func(ctx context.Context, c *database.Clients, w *analytics.EventWhereInput, cols []string, modify func(*sql.Selector), extra []any, row func() error) ([]*analytics.Event, error) {
 		q := c.Analytics.Event.Query()
 		if cols != nil {
 			q.Select(cols...)
@@ -175,11 +171,10 @@ var sourceUserEvents = &Source[*analytics.Event, analytics.EventOrder, analytics
 			}
 		}
 		q.Modify(modify)
-		return q.All(ctx)
+		return q.AllRows(ctx, extra, row)
 	},
 	NodeID: func(n *analytics.Event) uuid.UUID { return n.ID },
 	Parent: func(n *analytics.Event) uuid.UUID { return n.UserID },
-	Extra:  func(n *analytics.Event, name string) (ent.Value, error) { return n.Value(name) },
 }
 
 // UserEvents returns the page of analytics.Event rows whose user_id is the User's id, for
@@ -191,8 +186,10 @@ func (l *Loaders) UserEvents(ctx context.Context, obj *users.User, args UserEven
 		return nil, err
 	}
 	conn := &analytics.EventConnection{PageInfo: p.PageInfo, TotalCount: p.Total, Edges: make([]*analytics.EventEdge, len(p.Nodes))}
+	edges := make([]analytics.EventEdge, len(p.Nodes)) // one allocation for the page's edges
 	for i, n := range p.Nodes {
-		conn.Edges[i] = &analytics.EventEdge{Node: n, Cursor: p.Cursors[i]}
+		edges[i] = analytics.EventEdge{Node: n, Cursor: p.Cursors[i]}
+		conn.Edges[i] = &edges[i]
 	}
 	return conn, nil
 }
@@ -241,7 +238,7 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 		return nil
 	},
 	Fields: FieldsLogsLogEntry,
-	Query: func(ctx context.Context, c *database.Clients, w *logs.LogEntryWhereInput, cols []string, modify func(*sql.Selector)) ([]*logs.LogEntry, error) {
+	Query: func(ctx context.Context, c *database.Clients, w *logs.LogEntryWhereInput, cols []string, modify func(*sql.Selector), extra []any, row func() error) ([]*logs.LogEntry, error) {
 		q := c.Logs.LogEntry.Query()
 		if cols != nil {
 			q.Select(cols...)
@@ -252,7 +249,7 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 			}
 		}
 		q.Modify(modify)
-		return q.All(ctx)
+		return q.AllRows(ctx, extra, row)
 	},
 	NodeID: func(n *logs.LogEntry) uuid.UUID { return n.ID },
 	Parent: func(n *logs.LogEntry) uuid.UUID {
@@ -261,7 +258,6 @@ var sourceUserLogs = &Source[*logs.LogEntry, logs.LogEntryOrder, logs.LogEntryWh
 		}
 		return *n.UserID
 	},
-	Extra: func(n *logs.LogEntry, name string) (ent.Value, error) { return n.Value(name) },
 }
 
 // UserLogs returns the page of logs.LogEntry rows whose user_id is the User's id, for
@@ -273,8 +269,10 @@ func (l *Loaders) UserLogs(ctx context.Context, obj *users.User, args UserLogsAr
 		return nil, err
 	}
 	conn := &logs.LogEntryConnection{PageInfo: p.PageInfo, TotalCount: p.Total, Edges: make([]*logs.LogEntryEdge, len(p.Nodes))}
+	edges := make([]logs.LogEntryEdge, len(p.Nodes)) // one allocation for the page's edges
 	for i, n := range p.Nodes {
-		conn.Edges[i] = &logs.LogEntryEdge{Node: n, Cursor: p.Cursors[i]}
+		edges[i] = logs.LogEntryEdge{Node: n, Cursor: p.Cursors[i]}
+		conn.Edges[i] = &edges[i]
 	}
 	return conn, nil
 }
