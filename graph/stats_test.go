@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/logs"
@@ -19,6 +21,7 @@ import (
 	"github.com/multidb/multidb/graph"
 	"github.com/multidb/multidb/internal/config"
 	demoseed "github.com/multidb/multidb/internal/seed"
+	"github.com/multidb/multidb/internal/server/playground"
 )
 
 // rawEvent is an event as the test inserts it, for the brute-force answers.
@@ -660,5 +663,53 @@ func TestDemoFunnel(t *testing.T) {
 		if !slices.Equal(got, []int{5, 4, 2}) {
 			t.Errorf("demo funnel: got %v, want [5 4 2]", got)
 		}
+
+		// The playground's dashboard, as a user of `make run` first sees it.
+		var dash struct {
+			PerDay []struct {
+				Keys  []*string
+				Count int
+			}
+			Checkout []struct{ Users int }
+		}
+		e.query(t, playground.DashboardQuery, nil, &dash)
+		total := 0
+		for _, b := range dash.PerDay {
+			total += b.Count
+		}
+		n, err := e.set.Analytics.Event.Query().Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total == 0 || total > n {
+			t.Errorf("the playground's dashboard counts %d events by day and name, of %d", total, n)
+		}
+		got = got[:0]
+		for _, s := range dash.Checkout {
+			got = append(got, s.Users)
+		}
+		if !slices.Equal(got, []int{5, 4, 2}) {
+			t.Errorf("the playground's dashboard funnel: got %v, want [5 4 2]", got)
+		}
 	})
+}
+
+// TestPlaygroundDocument: every operation of the playground's first document is valid
+// against the schema.
+func TestPlaygroundDocument(t *testing.T) {
+	schema, err := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: graph.PrintSchema()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, errs := gqlparser.LoadQuery(schema, playground.DefaultQuery)
+	if len(errs) > 0 {
+		t.Fatalf("the playground's document: %v", errs)
+	}
+	var names []string
+	for _, op := range doc.Operations {
+		names = append(names, op.Name)
+	}
+	if want := []string{"LogIn", "Dashboard", "TailLog"}; !slices.Equal(names, want) {
+		t.Errorf("operations %v, want %v", names, want)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/multidb/multidb/internal/auth"
 	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/internal/server"
+	"github.com/multidb/multidb/internal/server/playground"
 	"github.com/multidb/multidb/internal/testdb"
 )
 
@@ -85,6 +86,14 @@ func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
 	)
 	run := func(want string) string {
 		t.Helper()
+		// The page's first document has several operations, for which the execute button
+		// is a menu; once the editor holds one, GraphiQL makes it a button again.
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => {
+			const b = document.querySelector('.graphiql-execute-button');
+			return !!b && !b.hasAttribute('aria-haspopup');
+		})()`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("browser: the execute button stays a menu of operations: %v", err)
+		}
 		if err := chromedp.Do(ctx,
 			chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.result-window .CodeMirror')[0]?.CodeMirror.setValue('')`),
 			chromedp.Click(`.graphiql-execute-button`),
@@ -106,6 +115,16 @@ func TestPlaygroundRunsAQueryInABrowser(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(`.graphiql-execute-button`),
+	)
+	if err != nil {
+		t.Fatalf("browser: open the playground: %v", err)
+	}
+	// A new tab starts with the playground's document: log-in, dashboard, live tail.
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()`))
+	if err != nil || first != playground.DefaultQuery {
+		t.Errorf("the query editor starts with %q (%v), want the playground's document", first, err)
+	}
+	err = chromedp.Do(ctx,
 		set1(queryEditor, `mutation ($email: String!, $password: String!) { logIn(email: $email, password: $password) { token } }`),
 		set1(variablesEditor, string(vars)),
 	)

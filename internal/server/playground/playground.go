@@ -20,6 +20,34 @@ var pageHTML string
 
 var page = template.Must(template.New("graphiql").Parse(pageHTML))
 
+// DashboardQuery is the dashboard of the playground's first document, over the events of the
+// development seed: counts and unique users per day and name, and its funnel.
+const DashboardQuery = `query Dashboard {
+  perDay: eventStats(from: "2026-11-01T00:00:00Z", to: "2026-11-08T00:00:00Z", bucket: DAY, groupBy: [{by: NAME}]) {
+    start keys count uniqueUsers
+  }
+  checkout: funnel(steps: ["signup", "cart:add", "checkout"], within: "24h", from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z") {
+    name users conversion
+  }
+}`
+
+// DefaultQuery is the playground's document until the tab has one of its own: how to log in,
+// the dashboard, and the log's live tail. The password goes in the Variables tab, never in
+// the document.
+const DefaultQuery = `# Run LogIn with {"email": "admin@example.com", "password": "admin-demo-password"}
+# in Variables (development's demo admin), then put {"Authorization": "Bearer <token>"}
+# in Headers and run Dashboard or TailLog (a subscription: new log entries as they come).
+mutation LogIn($email: String!, $password: String!) {
+  logIn(email: $email, password: $password) { token expiresAt }
+}
+
+` + DashboardQuery + `
+
+subscription TailLog {
+  logEntries { node { createdAt level message user { name } } cursor }
+}
+`
+
 // Handler serves the GraphiQL page for endpoint; its scripts are loaded from assetsPath, where
 // Assets must be mounted. The page is multidb's own rather than gqlgen's, whose GraphiQL
 // mirrors the query, variables and headers into the URL and keeps headers in localStorage.
@@ -30,6 +58,7 @@ func Handler(title, endpoint, assetsPath string) http.HandlerFunc {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		_ = page.Execute(w, map[string]any{
 			"Title": title, "Endpoint": endpoint, "Assets": assetsPath, "StoragePrefix": "multidb:",
+			"DefaultQuery": DefaultQuery,
 		})
 	}
 }
