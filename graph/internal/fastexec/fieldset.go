@@ -137,9 +137,9 @@ next:
 
 // MarshalSlice is graphql.MarshalSliceConcurrently without a worker limit: each element is
 // marshalled on a goroutine of its own (one alone on this one), under a field context that
-// holds its index, and a panic makes that element null and an error. The field contexts and
-// indexes of a list are one allocation each, and the goroutines share one function, where
-// gqlgen allocates four times per element.
+// holds its index, and a panic makes that element null and an error. The elements' contexts
+// (with their field contexts) and indexes are one allocation each, and the goroutines share
+// one function, where gqlgen allocates four times per element.
 func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicHandler bool,
 	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	if workerLimit > 0 {
@@ -149,24 +149,23 @@ func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 	if length == 0 {
 		return ret
 	}
-	fcs := make([]graphql.FieldContext, length)
+	ctxs := make([]fieldCtx, length)
 	index := make([]int, length)
-	ctxs := make([]context.Context, length)
+	parent := graphql.GetFieldContext(ctx)
 	for i := range length {
 		index[i] = i
-		fcs[i].Index = &index[i]
-		ctxs[i] = graphql.WithFieldContext(ctx, &fcs[i])
+		ctxs[i] = fieldCtx{Context: ctx, fc: graphql.FieldContext{Parent: parent, Index: &index[i]}}
 	}
 	element := func(i int) {
 		if !omitPanicHandler {
 			defer func() {
 				if r := recover(); r != nil {
-					graphql.AddError(ctxs[i], graphql.Recover(ctxs[i], r))
+					graphql.AddError(&ctxs[i], graphql.Recover(&ctxs[i], r))
 					ret[i] = graphql.Null
 				}
 			}()
 		}
-		ret[i] = marshalElement(ctxs[i], i)
+		ret[i] = marshalElement(&ctxs[i], i)
 	}
 	if length == 1 {
 		element(0)
