@@ -161,7 +161,8 @@ func rewriteFile(path string, edit func(string) (string, error)) error {
 //   - an object or list read from a struct field gets its field context, for its own fields,
 //     and none of the rest of gqlgen's path;
 //   - a scalar or enum field read from a struct field, without arguments or directives, is
-//     marshalled straight from the field. When the value cannot be marshalled (a null where
+//     marshalled straight from the field (a value that writes itself, an enum or a cursor,
+//     by its address, so that it is not boxed). When the value cannot be marshalled (a null where
 //     the schema forbids one), the field takes gqlgen's own path, which reports the error with
 //     its path.
 //
@@ -239,6 +240,8 @@ func fastPaths(src string) (string, error) {
 			if r := rawNonNull.FindStringSubmatch(body); r != nil {
 				marshalers[name] = fastMarshal{raw: r[1]}
 			}
+		case body == "\treturn v" && !strings.HasPrefix(m[2], "*"):
+			marshalers[name] = fastMarshal{direct: true, self: true}
 		default:
 			marshalers[name] = fastMarshal{direct: true}
 		}
@@ -255,6 +258,8 @@ func fastPaths(src string) (string, error) {
 			// the selections the loaders read), but none of the rest of gqlgen's path.
 			return head + fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n"+
 				"\tctx, _ = fastexec.WithFieldContext(ctx, fc)\n\treturn ec.%s(ctx, field.Selections, %s)\n}\n", fieldContext, marshal, value)
+		case fm.self:
+			return head + fmt.Sprintf("\treturn &%s\n}\n", value)
 		case fm.direct:
 			return head + fmt.Sprintf("\treturn ec.%s(ctx, field.Selections, %s)\n}\n", marshal, value)
 		case refs[fm.raw] != "":
@@ -314,6 +319,7 @@ var refs = map[string]string{
 // directly when it reports nothing, or through the raw marshaller it wraps.
 type fastMarshal struct {
 	direct bool
+	self   bool   // the value writes itself (an enum, a cursor): its address does, boxed for free
 	raw    string // graphql.MarshalString, ...: a non-null scalar that is Null only on an error
 }
 
