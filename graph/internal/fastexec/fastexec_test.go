@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
@@ -259,5 +260,17 @@ func TestWithFieldContextActsAsGraphqls(t *testing.T) {
 	}
 	if ctx.Err() != context.Canceled {
 		t.Errorf("got %v, want context.Canceled", ctx.Err())
+	}
+}
+
+// TestFieldSetIsOneSmallAllocation: a set of up to four fields is one allocation of 160 bytes
+// or less, the size class below gqlgen's set alone.
+func TestFieldSetIsOneSmallAllocation(t *testing.T) {
+	if size := unsafe.Sizeof(FieldSet{}); size > 160 {
+		t.Errorf("a FieldSet is %d bytes, want at most 160", size)
+	}
+	fields := fieldsOf("a", "b", "c", "d")
+	if allocs := testing.AllocsPerRun(10, func() { _ = NewFieldSet(fields) }); allocs != 1 {
+		t.Errorf("got %.0f allocations, want 1", allocs)
 	}
 }
