@@ -152,6 +152,8 @@ func rewriteFile(path string, edit func(string) (string, error)) error {
 //   - the field contexts' Child functions find the executor in the context, where the root
 //     objects put it, instead of capturing it: one allocation less per object field;
 //   - a query's response is written into a pooled buffer, and copied out once;
+//   - the executable schema asks the resolver root for each object's resolver once, not
+//     once per resolved field;
 //   - a list's elements are marshalled by fastexec.MarshalSlice, with one allocation per
 //     element where gqlgen's takes four;
 //   - the fields below take their field context and the context holding it in one
@@ -303,8 +305,58 @@ func fastPaths(src string) (string, error) {
 	if resolved == 0 {
 		return "", fmt.Errorf("fastPaths: no resolver field matched the field template")
 	}
+	if src, err = cacheResolvers(src); err != nil {
+		return "", err
+	}
 	return strings.Replace(src, "import (\n", "import (\n\t\"github.com/multidb/multidb/graph/internal/fastexec\"\n", 1), nil
 }
+
+// cacheResolvers makes the executable schema keep each object's resolver, asked of the
+// resolver root once: the root's methods (the resolver files' `return &eventResolver{r}`)
+// allocate on every call, once per resolved field of every object of the answer.
+func cacheResolvers(src string) (string, error) {
+	const schema = "Resolvers: cfg.Resolvers,"
+	root := resolverRoot.FindStringSubmatch(src)
+	if root == nil || strings.Count(src, schema) != 1 {
+		return "", fmt.Errorf("fastPaths: the resolver root template changed")
+	}
+	var fields, methods, assigns strings.Builder
+	for _, m := range resolverMethod.FindAllStringSubmatch(root[1], -1) {
+		name, typ := m[1], m[2]
+		fmt.Fprintf(&fields, "\t%s %s\n", lcFirst(name), typ)
+		fmt.Fprintf(&methods, "func (c *cachedResolvers) %s() %s { return c.%s }\n", name, typ, lcFirst(name))
+		fmt.Fprintf(&assigns, "\t\t%s: r.%s(),\n", lcFirst(name), name)
+	}
+	if fields.Len() == 0 {
+		return "", fmt.Errorf("fastPaths: the resolver root has no methods")
+	}
+	src = strings.Replace(src, schema, "Resolvers: cacheResolvers(cfg.Resolvers),", 1)
+	return src + fmt.Sprintf(`
+// cachedResolvers is a resolver root that answers each method with what the root it wraps
+// answered once.
+type cachedResolvers struct {
+%s}
+
+%s
+// cacheResolvers wraps r, when there is one, in a cachedResolvers.
+func cacheResolvers(r ResolverRoot) ResolverRoot {
+	if r == nil {
+		return nil
+	}
+	return &cachedResolvers{
+%s	}
+}
+`, fields.String(), methods.String(), assigns.String()), nil
+}
+
+func lcFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+var (
+	// resolverRoot is the interface of the resolver root: its methods.
+	resolverRoot = regexp.MustCompile(`(?s)\ntype ResolverRoot interface \{\n(.*?)\n\}\n`)
+	// resolverMethod is one method of the resolver root: its name and the resolver's type.
+	resolverMethod = regexp.MustCompile(`(?m)^\t(\w+)\(\) (\w+)$`)
+)
 
 // refs are the marshallers of non-null scalars that have a helper writing the value in place,
 // from a pointer to the struct field: boxing a pointer allocates nothing.

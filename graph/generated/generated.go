@@ -32,7 +32,7 @@ import (
 
 // NewExecutableSchema creates an ExecutableSchema from the ResolverRoot interface.
 func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
-	return &executableSchema{SchemaData: cfg.Schema, Resolvers: cfg.Resolvers, Directives: cfg.Directives, ComplexityRoot: cfg.Complexity}
+	return &executableSchema{SchemaData: cfg.Schema, Resolvers: cacheResolvers(cfg.Resolvers), Directives: cfg.Directives, ComplexityRoot: cfg.Complexity}
 }
 
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -13366,3 +13366,47 @@ func (ec *executionContext) marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgen�
 }
 
 // endregion ***************************** type.gotpl *****************************
+
+// cachedResolvers is a resolver root that answers each method with what the root it wraps
+// answered once.
+type cachedResolvers struct {
+	auditEntry         AuditEntryResolver
+	event              EventResolver
+	eventStreamEdge    EventStreamEdgeResolver
+	logEntry           LogEntryResolver
+	logEntryStreamEdge LogEntryStreamEdgeResolver
+	mutation           MutationResolver
+	query              QueryResolver
+	subscription       SubscriptionResolver
+	user               UserResolver
+}
+
+func (c *cachedResolvers) AuditEntry() AuditEntryResolver           { return c.auditEntry }
+func (c *cachedResolvers) Event() EventResolver                     { return c.event }
+func (c *cachedResolvers) EventStreamEdge() EventStreamEdgeResolver { return c.eventStreamEdge }
+func (c *cachedResolvers) LogEntry() LogEntryResolver               { return c.logEntry }
+func (c *cachedResolvers) LogEntryStreamEdge() LogEntryStreamEdgeResolver {
+	return c.logEntryStreamEdge
+}
+func (c *cachedResolvers) Mutation() MutationResolver         { return c.mutation }
+func (c *cachedResolvers) Query() QueryResolver               { return c.query }
+func (c *cachedResolvers) Subscription() SubscriptionResolver { return c.subscription }
+func (c *cachedResolvers) User() UserResolver                 { return c.user }
+
+// cacheResolvers wraps r, when there is one, in a cachedResolvers.
+func cacheResolvers(r ResolverRoot) ResolverRoot {
+	if r == nil {
+		return nil
+	}
+	return &cachedResolvers{
+		auditEntry:         r.AuditEntry(),
+		event:              r.Event(),
+		eventStreamEdge:    r.EventStreamEdge(),
+		logEntry:           r.LogEntry(),
+		logEntryStreamEdge: r.LogEntryStreamEdge(),
+		mutation:           r.Mutation(),
+		query:              r.Query(),
+		subscription:       r.Subscription(),
+		user:               r.User(),
+	}
+}
