@@ -29,7 +29,8 @@ func (p *keyProbe) Value(key any) any {
 // allocation where gqlgen's takes two (the field context, and the context that holds it).
 type fieldCtx struct {
 	context.Context
-	fc graphql.FieldContext
+	fc    graphql.FieldContext
+	index int // fc.Index points here, for a list's element
 }
 
 func (c *fieldCtx) Value(key any) any {

@@ -153,9 +153,9 @@ next:
 
 // MarshalSlice is graphql.MarshalSliceConcurrently without a worker limit: each element is
 // marshalled on a goroutine of its own (one alone on this one), under a field context that
-// holds its index, and a panic makes that element null and an error. The elements' contexts
-// (with their field contexts) and indexes are one allocation each, and the goroutines share
-// one function, where gqlgen allocates four times per element.
+// holds its index, and a panic makes that element null and an error. The elements' contexts,
+// with their field contexts and indexes, are one allocation, and the goroutines share one
+// function, where gqlgen allocates four times per element.
 func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicHandler bool,
 	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	if workerLimit > 0 {
@@ -166,11 +166,10 @@ func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 		return ret
 	}
 	ctxs := make([]fieldCtx, length)
-	index := make([]int, length)
 	parent := graphql.GetFieldContext(ctx)
 	for i := range length {
-		index[i] = i
-		ctxs[i] = fieldCtx{Context: ctx, fc: graphql.FieldContext{Parent: parent, Index: &index[i]}}
+		ctxs[i] = fieldCtx{Context: ctx, fc: graphql.FieldContext{Parent: parent}, index: i}
+		ctxs[i].fc.Index = &ctxs[i].index
 	}
 	element := func(i int) {
 		if !omitPanicHandler {
