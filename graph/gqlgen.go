@@ -152,14 +152,19 @@ func rewriteFile(path string, edit func(string) (string, error)) error {
 //   - the field contexts' Child functions find the executor in the context, where the root
 //     objects put it, instead of capturing it: one allocation less per object field;
 //   - a query's response is written into a pooled buffer, and copied out once;
+//   - the executable schema asks the resolver root for each object's resolver once, not
+//     once per resolved field;
 //   - a list's elements are marshalled by fastexec.MarshalSlice, with one allocation per
 //     element where gqlgen's takes four;
+//   - the fields below take their field context and the context holding it in one
+//     allocation (fastexec.WithFieldContext), where gqlgen's takes two;
 //   - a field of a resolver without arguments, whose value is a pointer, calls the resolver
 //     and marshals its value as gqlgen's path does, without its closures and middleware;
 //   - an object or list read from a struct field gets its field context, for its own fields,
 //     and none of the rest of gqlgen's path;
 //   - a scalar or enum field read from a struct field, without arguments or directives, is
-//     marshalled straight from the field. When the value cannot be marshalled (a null where
+//     marshalled straight from the field (a value that writes itself, an enum or a cursor,
+//     by its address, so that it is not boxed). When the value cannot be marshalled (a null where
 //     the schema forbids one), the field takes gqlgen's own path, which reports the error with
 //     its path.
 //
@@ -237,6 +242,8 @@ func fastPaths(src string) (string, error) {
 			if r := rawNonNull.FindStringSubmatch(body); r != nil {
 				marshalers[name] = fastMarshal{raw: r[1]}
 			}
+		case body == "\treturn v" && !strings.HasPrefix(m[2], "*"):
+			marshalers[name] = fastMarshal{direct: true, self: true}
 		default:
 			marshalers[name] = fastMarshal{direct: true}
 		}
@@ -252,7 +259,9 @@ func fastPaths(src string) (string, error) {
 			// An object or a list: its fields need this field's context (their path, and
 			// the selections the loaders read), but none of the rest of gqlgen's path.
 			return head + fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n"+
-				"\treturn ec.%s(graphql.WithFieldContext(ctx, fc), field.Selections, %s)\n}\n", fieldContext, marshal, value)
+				"\tctx, _ = fastexec.WithFieldContext(ctx, fc)\n\treturn ec.%s(ctx, field.Selections, %s)\n}\n", fieldContext, marshal, value)
+		case fm.self:
+			return head + fmt.Sprintf("\treturn &%s\n}\n", value)
 		case fm.direct:
 			return head + fmt.Sprintf("\treturn ec.%s(ctx, field.Selections, %s)\n}\n", marshal, value)
 		case refs[fm.raw] != "":
@@ -276,7 +285,7 @@ func fastPaths(src string) (string, error) {
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -296,8 +305,58 @@ func fastPaths(src string) (string, error) {
 	if resolved == 0 {
 		return "", fmt.Errorf("fastPaths: no resolver field matched the field template")
 	}
+	if src, err = cacheResolvers(src); err != nil {
+		return "", err
+	}
 	return strings.Replace(src, "import (\n", "import (\n\t\"github.com/multidb/multidb/graph/internal/fastexec\"\n", 1), nil
 }
+
+// cacheResolvers makes the executable schema keep each object's resolver, asked of the
+// resolver root once: the root's methods (the resolver files' `return &eventResolver{r}`)
+// allocate on every call, once per resolved field of every object of the answer.
+func cacheResolvers(src string) (string, error) {
+	const schema = "Resolvers: cfg.Resolvers,"
+	root := resolverRoot.FindStringSubmatch(src)
+	if root == nil || strings.Count(src, schema) != 1 {
+		return "", fmt.Errorf("fastPaths: the resolver root template changed")
+	}
+	var fields, methods, assigns strings.Builder
+	for _, m := range resolverMethod.FindAllStringSubmatch(root[1], -1) {
+		name, typ := m[1], m[2]
+		fmt.Fprintf(&fields, "\t%s %s\n", lcFirst(name), typ)
+		fmt.Fprintf(&methods, "func (c *cachedResolvers) %s() %s { return c.%s }\n", name, typ, lcFirst(name))
+		fmt.Fprintf(&assigns, "\t\t%s: r.%s(),\n", lcFirst(name), name)
+	}
+	if fields.Len() == 0 {
+		return "", fmt.Errorf("fastPaths: the resolver root has no methods")
+	}
+	src = strings.Replace(src, schema, "Resolvers: cacheResolvers(cfg.Resolvers),", 1)
+	return src + fmt.Sprintf(`
+// cachedResolvers is a resolver root that answers each method with what the root it wraps
+// answered once.
+type cachedResolvers struct {
+%s}
+
+%s
+// cacheResolvers wraps r, when there is one, in a cachedResolvers.
+func cacheResolvers(r ResolverRoot) ResolverRoot {
+	if r == nil {
+		return nil
+	}
+	return &cachedResolvers{
+%s	}
+}
+`, fields.String(), methods.String(), assigns.String()), nil
+}
+
+func lcFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+var (
+	// resolverRoot is the interface of the resolver root: its methods.
+	resolverRoot = regexp.MustCompile(`(?s)\ntype ResolverRoot interface \{\n(.*?)\n\}\n`)
+	// resolverMethod is one method of the resolver root: its name and the resolver's type.
+	resolverMethod = regexp.MustCompile(`(?m)^\t(\w+)\(\) (\w+)$`)
+)
 
 // refs are the marshallers of non-null scalars that have a helper writing the value in place,
 // from a pointer to the struct field: boxing a pointer allocates nothing.
@@ -312,6 +371,7 @@ var refs = map[string]string{
 // directly when it reports nothing, or through the raw marshaller it wraps.
 type fastMarshal struct {
 	direct bool
+	self   bool   // the value writes itself (an enum, a cursor): its address does, boxed for free
 	raw    string // graphql.MarshalString, ...: a non-null scalar that is Null only on an error
 }
 

@@ -32,7 +32,7 @@ import (
 
 // NewExecutableSchema creates an ExecutableSchema from the ResolverRoot interface.
 func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
-	return &executableSchema{SchemaData: cfg.Schema, Resolvers: cfg.Resolvers, Directives: cfg.Directives, ComplexityRoot: cfg.Complexity}
+	return &executableSchema{SchemaData: cfg.Schema, Resolvers: cacheResolvers(cfg.Resolvers), Directives: cfg.Directives, ComplexityRoot: cfg.Complexity}
 }
 
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
@@ -4052,7 +4052,7 @@ func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4091,7 +4091,8 @@ func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4114,7 +4115,8 @@ func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, 
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4163,7 +4165,8 @@ func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field grap
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOAuditEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOAuditEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntry(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4182,7 +4185,7 @@ func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, 
 }
 
 func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *logs.AuditEntryEdge) (ret graphql.Marshaler) {
-	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
+	return &obj.Cursor
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntryEdge", field, false, false, "Cursor")
@@ -4245,7 +4248,8 @@ func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(graphql.WithFieldContext(ctx, fc), field.Selections, obj.User)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, obj.User)
 }
 func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4294,7 +4298,8 @@ func (ec *executionContext) _DeletePayload_removed(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Removed)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(ctx, field.Selections, obj.Removed)
 }
 func (ec *executionContext) fieldContext_DeletePayload_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4428,7 +4433,7 @@ func (ec *executionContext) _Event_user(ctx context.Context, field graphql.Colle
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4467,7 +4472,8 @@ func (ec *executionContext) _EventConnection_edges(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4490,7 +4496,8 @@ func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4539,7 +4546,8 @@ func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.C
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4558,7 +4566,7 @@ func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field
 }
 
 func (ec *executionContext) _EventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *analytics.EventEdge) (ret graphql.Marshaler) {
-	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
+	return &obj.Cursor
 }
 func (ec *executionContext) fieldContext_EventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventEdge", field, false, false, "Cursor")
@@ -4583,7 +4591,8 @@ func (ec *executionContext) _EventStatsBucket_keys(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNString2ᚕᚖstring(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Keys)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNString2ᚕᚖstring(ctx, field.Selections, obj.Keys)
 }
 func (ec *executionContext) fieldContext_EventStatsBucket_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("EventStatsBucket", field, false, false, "String")
@@ -4646,7 +4655,7 @@ func (ec *executionContext) _EventStreamEdge_node(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4682,7 +4691,7 @@ func (ec *executionContext) _EventStreamEdge_cursor(ctx context.Context, field g
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4758,7 +4767,8 @@ func (ec *executionContext) _FunnelStep_conversion(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNFloat2float64(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Conversion)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNFloat2float64(ctx, field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_FunnelStep_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("FunnelStep", field, false, false, "Float")
@@ -4791,7 +4801,7 @@ func (ec *executionContext) fieldContext_LogEntry_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _LogEntry_level(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntry) (ret graphql.Marshaler) {
-	return ec.marshalNLogEntryLevel2githubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, field.Selections, obj.Level)
+	return &obj.Level
 }
 func (ec *executionContext) fieldContext_LogEntry_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntry", field, false, false, "LogEntryLevel")
@@ -4875,7 +4885,7 @@ func (ec *executionContext) _LogEntry_user(ctx context.Context, field graphql.Co
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4914,7 +4924,8 @@ func (ec *executionContext) _LogEntryConnection_edges(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_LogEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4937,7 +4948,8 @@ func (ec *executionContext) _LogEntryConnection_pageInfo(ctx context.Context, fi
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_LogEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -4986,7 +4998,8 @@ func (ec *executionContext) _LogEntryEdge_node(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_LogEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -5005,7 +5018,7 @@ func (ec *executionContext) fieldContext_LogEntryEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _LogEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *logs.LogEntryEdge) (ret graphql.Marshaler) {
-	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
+	return &obj.Cursor
 }
 func (ec *executionContext) fieldContext_LogEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LogEntryEdge", field, false, false, "Cursor")
@@ -5016,7 +5029,7 @@ func (ec *executionContext) _LogEntryStreamEdge_node(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -5052,7 +5065,7 @@ func (ec *executionContext) _LogEntryStreamEdge_cursor(ctx context.Context, fiel
 	if err != nil {
 		return graphql.Null
 	}
-	ctx = graphql.WithFieldContext(ctx, fc)
+	ctx, fc = fastexec.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -6391,7 +6404,7 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_role(ctx context.Context, field graphql.CollectedField, obj *users.User) (ret graphql.Marshaler) {
-	return ec.marshalNUserRole2githubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, field.Selections, obj.Role)
+	return &obj.Role
 }
 func (ec *executionContext) fieldContext_User_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("User", field, false, false, "UserRole")
@@ -6595,7 +6608,8 @@ func (ec *executionContext) _UserConnection_edges(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Edges)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6618,7 +6632,8 @@ func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(graphql.WithFieldContext(ctx, fc), field.Selections, obj.PageInfo)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6667,7 +6682,8 @@ func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.Co
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Node)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -6686,7 +6702,7 @@ func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field 
 }
 
 func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *users.UserEdge) (ret graphql.Marshaler) {
-	return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, field.Selections, obj.Cursor)
+	return &obj.Cursor
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
@@ -6772,7 +6788,8 @@ func (ec *executionContext) ___Directive_locations(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalN__DirectiveLocation2ᚕstringᚄ(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Locations)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, field.Selections, obj.Locations)
 }
 func (ec *executionContext) fieldContext___Directive_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("__Directive", field, false, false, "__DirectiveLocation")
@@ -7021,7 +7038,8 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___Field_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -7139,7 +7157,8 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(graphql.WithFieldContext(ctx, fc), field.Selections, obj.Type)
+	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
@@ -13347,3 +13366,47 @@ func (ec *executionContext) marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgen�
 }
 
 // endregion ***************************** type.gotpl *****************************
+
+// cachedResolvers is a resolver root that answers each method with what the root it wraps
+// answered once.
+type cachedResolvers struct {
+	auditEntry         AuditEntryResolver
+	event              EventResolver
+	eventStreamEdge    EventStreamEdgeResolver
+	logEntry           LogEntryResolver
+	logEntryStreamEdge LogEntryStreamEdgeResolver
+	mutation           MutationResolver
+	query              QueryResolver
+	subscription       SubscriptionResolver
+	user               UserResolver
+}
+
+func (c *cachedResolvers) AuditEntry() AuditEntryResolver           { return c.auditEntry }
+func (c *cachedResolvers) Event() EventResolver                     { return c.event }
+func (c *cachedResolvers) EventStreamEdge() EventStreamEdgeResolver { return c.eventStreamEdge }
+func (c *cachedResolvers) LogEntry() LogEntryResolver               { return c.logEntry }
+func (c *cachedResolvers) LogEntryStreamEdge() LogEntryStreamEdgeResolver {
+	return c.logEntryStreamEdge
+}
+func (c *cachedResolvers) Mutation() MutationResolver         { return c.mutation }
+func (c *cachedResolvers) Query() QueryResolver               { return c.query }
+func (c *cachedResolvers) Subscription() SubscriptionResolver { return c.subscription }
+func (c *cachedResolvers) User() UserResolver                 { return c.user }
+
+// cacheResolvers wraps r, when there is one, in a cachedResolvers.
+func cacheResolvers(r ResolverRoot) ResolverRoot {
+	if r == nil {
+		return nil
+	}
+	return &cachedResolvers{
+		auditEntry:         r.AuditEntry(),
+		event:              r.Event(),
+		eventStreamEdge:    r.EventStreamEdge(),
+		logEntry:           r.LogEntry(),
+		logEntryStreamEdge: r.LogEntryStreamEdge(),
+		mutation:           r.Mutation(),
+		query:              r.Query(),
+		subscription:       r.Subscription(),
+		user:               r.User(),
+	}
+}

@@ -53,3 +53,21 @@ func TestCheckStringsFormatsNoPathOfValidInput(t *testing.T) {
 		t.Errorf("got %.0f allocations, want at most %.0f", allocs, max)
 	}
 }
+
+// TestCheckStringsAllocatesNothingForValidStructs: the arguments of a connection (first, an
+// orderBy, a where without maps) are checked once per parent of a stitched page, and cost
+// no allocation.
+func TestCheckStringsAllocatesNothingForValidStructs(t *testing.T) {
+	first := 10
+	args := []any{&first, &eventInput{Name: "page.view"}, []*eventInput{{Name: "a"}, {Name: "b"}}}
+	for _, arg := range args {
+		v := reflect.ValueOf(arg)
+		if allocs := testing.AllocsPerRun(10, func() {
+			if msg := checkStrings(v, "orderBy"); msg != "" {
+				t.Fatal(msg)
+			}
+		}); allocs != 0 {
+			t.Errorf("%T: got %.0f allocations, want none", arg, allocs)
+		}
+	}
+}

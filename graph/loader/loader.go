@@ -16,6 +16,7 @@ package loader
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -127,6 +128,13 @@ func (l *Loaders) Register(entities ...any) {
 	seen := map[edgeKey]bool{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if len(entities) > 8 && len(entities) >= len(l.gens) {
+		// A list at least as long as those before: the map made once at its new size costs
+		// less than its growth, entry by entry, to that size.
+		gens := make(map[any]*generation, len(l.gens)+len(entities))
+		maps.Copy(gens, l.gens)
+		l.gens = gens
+	}
 	var keys []edgeKey
 	for _, e := range entities {
 		var parent bool

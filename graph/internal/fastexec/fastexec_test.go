@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
@@ -223,5 +224,53 @@ func TestExecIsFoundInTheContext(t *testing.T) {
 	}
 	if _, ok := Exec[*state](context.Background()); ok {
 		t.Errorf("found a state in a context without one")
+	}
+}
+
+// TestWithFieldContextActsAsGraphqls: the field context is found where gqlgen looks, with its
+// parent set; other values, cancellation and deadlines are the parent context's.
+func TestWithFieldContextActsAsGraphqls(t *testing.T) {
+	type otherKey struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), otherKey{}, "v"))
+	root := &graphql.FieldContext{Object: "Query"}
+	parent = graphql.WithFieldContext(parent, root)
+
+	ctx, fc := WithFieldContext(parent, &graphql.FieldContext{Object: "User", IsResolver: true})
+	if got := graphql.GetFieldContext(ctx); got != fc || got.Object != "User" || !got.IsResolver || got.Parent != root {
+		t.Fatalf("got field context %+v, want the copy of User's with Query's as parent", got)
+	}
+	fc.Result = "r"
+	if graphql.GetFieldContext(ctx).Result != "r" {
+		t.Error("a change of the returned field context is not seen through the context")
+	}
+	if ctx.Value(otherKey{}) != "v" {
+		t.Error("another value of the parent context is lost")
+	}
+	child, _ := WithFieldContext(ctx, &graphql.FieldContext{Object: "Event"})
+	if got := graphql.GetFieldContext(child); got.Parent != fc {
+		t.Errorf("got parent %p, want %p", got.Parent, fc)
+	}
+	derived, stop := context.WithCancel(child)
+	defer stop()
+	cancel()
+	select {
+	case <-derived.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelling the parent does not reach a context derived from the field's")
+	}
+	if ctx.Err() != context.Canceled {
+		t.Errorf("got %v, want context.Canceled", ctx.Err())
+	}
+}
+
+// TestFieldSetIsOneSmallAllocation: a set of up to four fields is one allocation of 160 bytes
+// or less, the size class below gqlgen's set alone.
+func TestFieldSetIsOneSmallAllocation(t *testing.T) {
+	if size := unsafe.Sizeof(FieldSet{}); size > 160 {
+		t.Errorf("a FieldSet is %d bytes, want at most 160", size)
+	}
+	fields := fieldsOf("a", "b", "c", "d")
+	if allocs := testing.AllocsPerRun(10, func() { _ = NewFieldSet(fields) }); allocs != 1 {
+		t.Errorf("got %.0f allocations, want 1", allocs)
 	}
 }

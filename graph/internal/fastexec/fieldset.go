@@ -12,15 +12,15 @@ import (
 
 // FieldSet is graphql.FieldSet for the objects below the root: the values of an object's
 // fields, the fields resolved concurrently, and how many came out invalid. It is one
-// allocation for an object of up to smallFields fields with up to smallDelayed concurrent
-// ones, where gqlgen's takes three (the set, its values, its marshaller), and it writes the
-// object itself.
+// allocation (of 160 bytes) for an object of up to smallFields fields with up to
+// smallDelayed concurrent ones, where gqlgen's takes three (the set, its values, its
+// marshaller), and it writes the object itself.
 type FieldSet struct {
 	fields   []graphql.CollectedField
 	Values   []graphql.Marshaler
 	Invalids uint32
-	oc       *graphql.OperationContext
-	delayed  []delayed
+	ndelayed uint32     // the concurrent fields: in smallDelayed, then in more
+	more     *[]delayed // the concurrent fields beyond smallDelayed
 
 	small        [smallFields]graphql.Marshaler
 	smallDelayed [smallDelayed]delayed
@@ -47,7 +47,6 @@ func NewFieldSet(fields []graphql.CollectedField) *FieldSet {
 	} else {
 		m.Values = make([]graphql.Marshaler, len(fields))
 	}
-	m.delayed = m.smallDelayed[:0]
 	return m
 }
 
@@ -62,24 +61,40 @@ func (m *FieldSet) ResolveConcurrently(oc *graphql.OperationContext, deferred *g
 		m.Values[i] = g.Values[i]
 		return
 	}
-	m.oc = oc
-	m.delayed = append(m.delayed, delayed{resolve: resolve, i: int32(i), nonNull: nonNull, recover: recoverFromPanic})
+	d := delayed{resolve: resolve, i: int32(i), nonNull: nonNull, recover: recoverFromPanic}
+	if m.ndelayed < smallDelayed {
+		m.smallDelayed[m.ndelayed] = d
+	} else {
+		if m.more == nil {
+			m.more = new([]delayed)
+		}
+		*m.more = append(*m.more, d)
+	}
+	m.ndelayed++
+}
+
+// delayedField returns the j-th concurrent field.
+func (m *FieldSet) delayedField(j int) *delayed {
+	if j < smallDelayed {
+		return &m.smallDelayed[j]
+	}
+	return &(*m.more)[j-smallDelayed]
 }
 
 // Dispatch is graphql.FieldSet.Dispatch: it resolves the concurrent fields, one on this
 // goroutine and the others on goroutines of their own, and waits for them.
 func (m *FieldSet) Dispatch(ctx context.Context) {
-	switch len(m.delayed) {
+	switch m.ndelayed {
 	case 0:
 	case 1:
-		m.execute(ctx, &m.delayed[0])
+		m.execute(ctx, &m.smallDelayed[0])
 	default:
 		var wg sync.WaitGroup
-		for j := range m.delayed[1:] {
-			d := &m.delayed[1+j]
+		for j := 1; j < int(m.ndelayed); j++ {
+			d := m.delayedField(j)
 			wg.Go(func() { m.execute(ctx, d) })
 		}
-		m.execute(ctx, &m.delayed[0])
+		m.execute(ctx, &m.smallDelayed[0])
 		wg.Wait()
 	}
 }
@@ -97,12 +112,13 @@ func (m *FieldSet) execute(ctx context.Context, d *delayed) {
 }
 
 // resolveRecovering turns a panic of d's resolver into an error of the field and a null, as
-// gqlgen does.
+// gqlgen does. The operation's context is the one the executor was made from: ctx holds it.
 func (m *FieldSet) resolveRecovering(ctx context.Context, d *delayed) (res graphql.Marshaler) {
 	if d.recover {
 		defer func() {
 			if r := recover(); r != nil {
-				m.oc.Error(ctx, m.oc.Recover(ctx, r))
+				oc := graphql.GetOperationContext(ctx)
+				oc.Error(ctx, oc.Recover(ctx, r))
 				res = graphql.Null
 			}
 		}()
@@ -137,9 +153,9 @@ next:
 
 // MarshalSlice is graphql.MarshalSliceConcurrently without a worker limit: each element is
 // marshalled on a goroutine of its own (one alone on this one), under a field context that
-// holds its index, and a panic makes that element null and an error. The field contexts and
-// indexes of a list are one allocation each, and the goroutines share one function, where
-// gqlgen allocates four times per element.
+// holds its index, and a panic makes that element null and an error. The elements' contexts,
+// with their field contexts and indexes, are one allocation, and the goroutines share one
+// function, where gqlgen allocates four times per element.
 func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicHandler bool,
 	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	if workerLimit > 0 {
@@ -149,24 +165,22 @@ func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 	if length == 0 {
 		return ret
 	}
-	fcs := make([]graphql.FieldContext, length)
-	index := make([]int, length)
-	ctxs := make([]context.Context, length)
+	ctxs := make([]fieldCtx, length)
+	parent := graphql.GetFieldContext(ctx)
 	for i := range length {
-		index[i] = i
-		fcs[i].Index = &index[i]
-		ctxs[i] = graphql.WithFieldContext(ctx, &fcs[i])
+		ctxs[i] = fieldCtx{Context: ctx, fc: graphql.FieldContext{Parent: parent}, index: i}
+		ctxs[i].fc.Index = &ctxs[i].index
 	}
 	element := func(i int) {
 		if !omitPanicHandler {
 			defer func() {
 				if r := recover(); r != nil {
-					graphql.AddError(ctxs[i], graphql.Recover(ctxs[i], r))
+					graphql.AddError(&ctxs[i], graphql.Recover(&ctxs[i], r))
 					ret[i] = graphql.Null
 				}
 			}()
 		}
-		ret[i] = marshalElement(ctxs[i], i)
+		ret[i] = marshalElement(&ctxs[i], i)
 	}
 	if length == 1 {
 		element(0)
