@@ -15,6 +15,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sort"
@@ -525,6 +526,7 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	// the statement carries each such group once. After a wake-up nearly every cursor is
 	// the same, so the groups are about as many as the distinct viewers.
 	type groupKey struct {
+		admin  bool
 		viewer uuid.UUID // uuid.Nil for the admins
 		cursor uuid.UUID
 	}
@@ -533,8 +535,9 @@ func (f *Feed[T]) Tick(ctx context.Context) bool {
 	var members [][]int // per group, its subscribers
 	low := subs[0].cursor
 	for i, s := range subs {
-		k := groupKey{cursor: s.cursor}
-		if !s.viewer.Admin() {
+		// Admins are a group of their own, never one with a viewer of the nil id.
+		k := groupKey{admin: s.viewer.Admin(), cursor: s.cursor}
+		if !k.admin {
 			k.viewer = s.viewer.UserID
 		}
 		g, ok := groupOf[k]
@@ -713,11 +716,4 @@ func Boundary(t time.Time) uuid.UUID {
 	return u
 }
 
-func bytesLess(a, b uuid.UUID) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return false
-}
+func bytesLess(a, b uuid.UUID) bool { return bytes.Compare(a[:], b[:]) < 0 }

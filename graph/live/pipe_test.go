@@ -104,3 +104,41 @@ func TestPipe(t *testing.T) {
 		t.Fatal("the channel stayed open after the context ended")
 	}
 }
+
+// TestAdminsAreTheirOwnReader: an admin and a viewer of the nil id at one cursor are two
+// readers of the statement, the viewer's limited to its own rows, whoever subscribed first.
+func TestAdminsAreTheirOwnReader(t *testing.T) {
+	for _, adminFirst := range []bool{true, false} {
+		var readers []Reader
+		table := Table[uuid.UUID]{
+			Read: func(_ context.Context, r Read) (Page[uuid.UUID], error) {
+				readers = r.Readers
+				return Page[uuid.UUID]{}, nil
+			},
+			ID: func(id uuid.UUID) uuid.UUID { return id },
+		}
+		feed := NewFeed(NewHub(Options{Poll: -1, Buffer: 30, Batch: 10}), table)
+		viewers := []auth.Viewer{{UserID: uuid.New(), Role: auth.RoleAdmin}, {}}
+		if !adminFirst {
+			viewers[0], viewers[1] = viewers[1], viewers[0]
+		}
+		for _, v := range viewers {
+			if _, err := feed.Subscribe(v, &uuid.Nil, nil, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		feed.Tick(context.Background())
+		if len(readers) != 2 {
+			t.Fatalf("admin first %v: %d readers, want 2: %+v", adminFirst, len(readers), readers)
+		}
+		limited := 0
+		for _, r := range readers {
+			if r.Viewer != nil && *r.Viewer == uuid.Nil {
+				limited++
+			}
+		}
+		if limited != 1 {
+			t.Errorf("admin first %v: readers %+v, want one limited to the nil id's rows", adminFirst, readers)
+		}
+	}
+}
