@@ -29,6 +29,19 @@ func TestSessionCache(t *testing.T) {
 			}
 		})
 
+		t.Run("a log-in keeps the cached sessions", func(t *testing.T) {
+			// Each log-in deletes its user's dead sessions, which are never cached.
+			h := e.with(t, graph.WithSessionCache(time.Hour, 0))
+			token := e.session(t, userID(1), time.Now().Add(time.Hour))
+			rawPost(t, h, "Bearer "+token, `{ me { id } }`)
+			h.signUp(t, "cache.keeper@example.com", "a long enough password", "Keeper")
+			e.count.reset()
+			if r, _ := rawPost(t, h, "Bearer "+token, `{ me { id } }`); len(r.Errors) > 0 {
+				t.Fatalf("after a log-in: %+v", r.Errors)
+			}
+			assertCounts(t, e, map[string]int{"users": 0})
+		})
+
 		t.Run("off", func(t *testing.T) {
 			h := e.with(t, graph.WithSessionCache(0, 0))
 			token := e.session(t, userID(1), time.Now().Add(time.Hour))

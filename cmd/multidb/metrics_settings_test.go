@@ -4,7 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/multidb/multidb/graph/account"
 	"github.com/multidb/multidb/internal/config"
 )
 
@@ -63,6 +65,36 @@ func TestShareSettings(t *testing.T) {
 			t.Errorf("%v: %v", c.vars, err)
 		case c.bad != "" && (!errors.Is(err, config.ErrConfig) || !strings.Contains(err.Error(), c.bad)):
 			t.Errorf("%v: error %v, want one naming %s", c.vars, err, c.bad)
+		}
+	}
+}
+
+// TestSessionCacheTTLSetting: SESSION_CACHE_TTL is refused past account.MaxSessionCacheTTL,
+// the longest a revoked or expired session may keep working on one server.
+func TestSessionCacheTTLSetting(t *testing.T) {
+	for _, c := range []struct {
+		value string
+		want  time.Duration
+		bad   bool
+	}{
+		{"", account.DefaultSessionCacheTTL, false},
+		{"0", 0, false},
+		{"10s", 10 * time.Second, false},
+		{"11s", 0, true},
+		{"24h", 0, true},
+		{"soon", 0, true},
+	} {
+		cfg := &config.Config{Env: config.Production, Lookup: func(k string) (string, bool) {
+			return c.value, k == "SESSION_CACHE_TTL" && c.value != ""
+		}}
+		var errs []error
+		got := sessionCacheTTL(cfg, &errs)
+		err := errors.Join(errs...)
+		switch {
+		case c.bad && (!errors.Is(err, config.ErrConfig) || !strings.Contains(err.Error(), "SESSION_CACHE_TTL")):
+			t.Errorf("%q: error %v, want one naming SESSION_CACHE_TTL", c.value, err)
+		case !c.bad && (err != nil || got != c.want):
+			t.Errorf("%q: got %v, %v; want %v", c.value, got, err, c.want)
 		}
 	}
 }

@@ -176,7 +176,7 @@ func graphSettings(cfg *config.Config) ([]graph.Option, error) {
 	defEmail, defIP := graph.DefaultLoginLimits()
 	opts := []graph.Option{
 		graph.WithSessionTTL(durationOf("SESSION_TTL", account.DefaultSessionTTL)),
-		graph.WithSessionCache(durationOf("SESSION_CACHE_TTL", account.DefaultSessionCacheTTL),
+		graph.WithSessionCache(sessionCacheTTL(cfg, &errs),
 			intOf("SESSION_CACHE_ENTRIES", account.DefaultSessionCacheEntries)),
 		graph.WithAnonymousTracking(boolOf("ANONYMOUS_TRACKING", false)),
 		graph.WithIntrospection(boolOf("INTROSPECTION", cfg.Env != config.Production)),
@@ -403,4 +403,16 @@ func healthcheck(ctx context.Context) error {
 		return fmt.Errorf("healthz answered %s", resp.Status)
 	}
 	return nil
+}
+
+// sessionCacheTTL is SESSION_CACHE_TTL, at most account.MaxSessionCacheTTL: a session revoked
+// on another server, or expired, still works that long on this one.
+func sessionCacheTTL(cfg *config.Config, errs *[]error) time.Duration {
+	d, err := durationSetting(cfg, "SESSION_CACHE_TTL", account.DefaultSessionCacheTTL)
+	if err == nil && d > account.MaxSessionCacheTTL {
+		err = fmt.Errorf("%w: SESSION_CACHE_TTL=%s keeps revoked and expired sessions working that long; use at most %s, or 0 to turn the cache off",
+			config.ErrConfig, d, account.MaxSessionCacheTTL)
+	}
+	*errs = append(*errs, err)
+	return d
 }

@@ -202,7 +202,7 @@ func (s *Service) issue(ctx context.Context, u *users.User) (*Session, error) {
 	// that ended since: no sweeper to run. A failure here costs nothing but a row kept longer.
 	_, _ = s.users.Session.Delete().
 		Where(session.UserID(u.ID), session.Or(session.ExpiresAtLT(s.now().UTC()), session.RevokedAtNotNil())).
-		Exec(auth.SystemContext(ctx))
+		Exec(context.WithValue(auth.SystemContext(ctx), keepCacheKey{}, true))
 	return &Session{Token: token, ExpiresAt: expires, User: u}, nil
 }
 

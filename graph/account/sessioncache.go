@@ -34,7 +34,17 @@ type sessionCache struct {
 	// read, which may be older than the change.
 	gen     uint64
 	entries map[string]cachedViewer
+	// swept is when a full cache last dropped its expired entries: at most once a TTL, so
+	// that a full cache does not scan every entry on every miss.
+	swept time.Time
 }
+
+// MaxSessionCacheTTL bounds SESSION_CACHE_TTL: how long a session revoked elsewhere, or
+// expired, may still be honoured by this server.
+const MaxSessionCacheTTL = 10 * time.Second
+
+// keepCacheKey marks a context whose changes of sessions cannot touch a cached one.
+type keepCacheKey struct{}
 
 type cachedViewer struct {
 	viewer auth.Viewer
@@ -80,9 +90,12 @@ func (c *sessionCache) put(hash string, v auth.Viewer, gen uint64, now time.Time
 		return
 	}
 	if _, ok := c.entries[hash]; !ok && len(c.entries) >= c.max {
-		for k, e := range c.entries {
-			if !now.Before(e.until) {
-				delete(c.entries, k)
+		if now.Sub(c.swept) >= c.ttl {
+			c.swept = now
+			for k, e := range c.entries {
+				if !now.Before(e.until) {
+					delete(c.entries, k)
+				}
 			}
 		}
 		// Still full: the sessions of the last TTL outnumber the bound; drop any one.
@@ -110,10 +123,11 @@ func (c *sessionCache) clear() {
 // hook clears the cache around every update and deletion of users and sessions (logOut,
 // revokeAllSessions, a role or name change, deleteUser), and again when the transaction
 // that holds one commits: a cached viewer never outlives a change made through this server.
-// Creations change no session that is cached.
+// Creations change no session that is cached, nor does the deletion of dead sessions at
+// each log-in (only live ones are cached).
 func (c *sessionCache) hook(next ent.Mutator) ent.Mutator {
 	return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-		if m.Op().Is(ent.OpCreate) {
+		if m.Op().Is(ent.OpCreate) || ctx.Value(keepCacheKey{}) != nil {
 			return next.Mutate(ctx, m)
 		}
 		c.clear()
