@@ -86,8 +86,8 @@ func TestTrackEventsStorage(t *testing.T) {
 		e.count.reset()
 		e.query(t, trackWithIDs, vars, &first)
 		after := time.Now()
-		// The lookup of the users, the lookup of the ids, the batch's one statement.
-		assertCounts(t, e, map[string]int{"users": 1, "analytics": 2, "logs": 0})
+		// The lookup of the users and the batch's one statement: a first call reads no ids.
+		assertCounts(t, e, map[string]int{"users": 1, "analytics": 1, "logs": 0})
 		if len(first.TrackEvents) != len(inputs) {
 			t.Fatalf("got %d events, want %d", len(first.TrackEvents), len(inputs))
 		}
@@ -178,7 +178,8 @@ func TestTrackEventsStorage(t *testing.T) {
 			var again struct{ TrackEvents []tracked }
 			e.count.reset()
 			e.query(t, trackWithIDs, vars, &again)
-			assertCounts(t, e, map[string]int{"analytics": 1})
+			// The insert that finds its ids taken, then their lookup.
+			assertCounts(t, e, map[string]int{"analytics": 2})
 			for i, ev := range again.TrackEvents {
 				if ev.ID != ids[i] || ev.Name != first.TrackEvents[i].Name {
 					t.Errorf("retry: event %d is %+v, want %s %s", i, ev, ids[i], first.TrackEvents[i].Name)

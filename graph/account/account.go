@@ -17,6 +17,7 @@ import (
 	"github.com/multidb/multidb/ent/users/user"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/database"
 )
 
 // DefaultSessionTTL is how long a session lasts unless Options say otherwise: 30 days.
@@ -104,7 +105,7 @@ func (s *Service) SignUp(ctx context.Context, email, password, name, ip string) 
 		SetEmail(email).SetName(name).SetRole(user.RoleUSER).SetPasswordHash(hash).
 		Save(auth.SystemContext(ctx))
 	if err != nil {
-		if users.IsConstraintError(err) {
+		if database.UniqueViolation(err) {
 			return nil, apierror.BadInput("email already in use")
 		}
 		return nil, apierror.Database("users", err)

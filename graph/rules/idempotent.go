@@ -14,6 +14,7 @@ import (
 	"github.com/multidb/multidb/ent/logs/logentry"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/database"
 )
 
 // Client-chosen ids make trackEvent, trackEvents and createLogEntry safe to retry: a client
@@ -71,23 +72,16 @@ func TrackEvents(ctx context.Context, c *analytics.Client, inputs []*analytics.C
 			return e.UserID == inputs[i].UserID && e.Name == inputs[i].Name
 		})
 	}
-	// The access rules let an anonymous caller create events but read none: its create goes
-	// first, and only once the rules' hook has let it through (anonymous tracking is on and
-	// every owner is the anonymous user) and its ids are found taken are the stored rows read
-	// past the rules, to be returned only where their owner is the input's.
-	anonymous := true
-	if v, ok := auth.FromContext(ctx); ok && !v.Anonymous() {
-		anonymous = false
-		if evs, err := stored(ctx); err != nil || evs != nil {
-			return evs, err
-		}
-	}
+	// The create goes first: a first call, the usual one, costs its insert alone, and the
+	// access rules' hook has checked every owner before the stored rows are read. An
+	// anonymous caller may read nothing, so its rows are read past the rules, and returned
+	// only where their owner is the input's (the anonymous user, as the hook made sure).
 	evs, err := create()
-	if analytics.IsConstraintError(err) {
-		// Stored before (an anonymous retry), or meanwhile by a retry that overtook this one,
-		// or the id is someone else's.
+	if database.UniqueViolation(err) {
+		// Stored before (a retry), or meanwhile by a retry that overtook this one, or the id
+		// is someone else's.
 		readCtx := ctx
-		if anonymous {
+		if v, _ := auth.FromContext(ctx); v.Anonymous() {
 			readCtx = auth.SystemContext(ctx)
 		}
 		if evs, serr := stored(readCtx); serr != nil || evs != nil {
@@ -129,11 +123,9 @@ func CreateLogEntry(ctx context.Context, c *logs.Client, input logs.CreateLogEnt
 		}
 		return les[0], nil
 	}
-	if le, err := stored(); err != nil || le != nil {
-		return le, err
-	}
+	// The create goes first, as in TrackEvents.
 	le, err := create()
-	if logs.IsConstraintError(err) {
+	if database.UniqueViolation(err) {
 		if le, serr := stored(); serr != nil || le != nil {
 			return le, serr
 		}

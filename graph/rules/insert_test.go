@@ -11,6 +11,7 @@ import (
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/apierror"
 	"github.com/multidb/multidb/internal/auth"
+	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/internal/testdb"
 )
 
@@ -114,8 +115,8 @@ func TestInsertRowsAllOrNothing(t *testing.T) {
 			}
 			builders[MaxBatch/2].SetID(taken.ID)
 			_, err = c.Event.CreateBulk(builders...).SaveWith(ctx, insertRows)
-			if !analytics.IsConstraintError(err) {
-				t.Errorf("got %v, want a constraint error", err)
+			if !database.UniqueViolation(err) {
+				t.Errorf("got %v, want a unique violation", err)
 			}
 			if n, _ := c.Event.Query().Where(event.Name("batch")).Count(ctx); n != 0 {
 				t.Errorf("stored %d events of a refused batch, want 0", n)

@@ -17,6 +17,7 @@ import (
 	"github.com/multidb/multidb/ent/users/predicate"
 	"github.com/multidb/multidb/graph/access"
 	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/internal/database"
 	"github.com/multidb/multidb/schema/mixin"
 )
 
@@ -126,7 +127,7 @@ func UsersExist(ctx context.Context, c *users.Client, ids []uuid.UUID) error {
 // UserError turns the error of saving a user into what the client should see: the unique
 // index on email is the only constraint of the users table.
 func UserError(err error) error {
-	if users.IsConstraintError(err) {
+	if database.UniqueViolation(err) {
 		return apierror.BadInput("email already in use")
 	}
 	return apierror.Database("users", err)

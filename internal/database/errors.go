@@ -145,3 +145,21 @@ func State(err error) string {
 	}
 	return "unreachable"
 }
+
+// UniqueViolation reports whether err is a unique or primary-key violation, by its SQLSTATE
+// (23505) on PostgreSQL and its extended result code on SQLite: an id or a unique value
+// already taken. Other constraints (not null, check, foreign key) are not.
+func UniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return pqErr.Code == "23505"
+	}
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		switch sqliteErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return true
+		}
+	}
+	return false
+}
