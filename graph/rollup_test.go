@@ -299,6 +299,22 @@ func TestRollupRebuild(t *testing.T) {
 	if d := rollupDiff(t, e); d != "" {
 		t.Fatalf("after a rebuild during writes, the rollups differ from the events:\n%s", d)
 	}
+	// Two rebuilds of the same days at once: the second waits for each of the first's days.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := stats.RebuildRollups(ctx, db, from, to)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Errorf("one of two rebuilds at once: %v", err)
+		}
+	}
+	if d := rollupDiff(t, e); d != "" {
+		t.Fatalf("after two rebuilds at once, the rollups differ from the events:\n%s", d)
+	}
 	if _, err := stats.RebuildRollups(ctx, db, to, from); err == nil {
 		t.Error("a rebuild from after to: no error")
 	}

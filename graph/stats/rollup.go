@@ -142,8 +142,9 @@ type RebuildResult struct {
 }
 
 // RebuildRollups recomputes the rollups of the UTC hours that [from, to) touches from the
-// events, a day per transaction: it locks events against writes (SHARE mode: readers go on,
-// writers wait for the commit, and the transaction waits for the writers in flight), replaces
+// events, a day per transaction: it locks events against writes (SHARE ROW EXCLUSIVE mode:
+// readers go on, writers and another rebuild wait for the commit, and the transaction waits
+// for the writers in flight), replaces
 // the day's rollup rows with counts of its events, and commits. No write is counted twice or
 // missed: the triggers of a writer before the lock are in its committed rows, and a writer
 // after it runs its triggers on the rebuilt rows.
@@ -177,7 +178,7 @@ func rebuildChunk(ctx context.Context, db *entsql.DB, lo, hi time.Time, res *Reb
 	stmts := []string{
 		fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", RebuildLockTimeout.Milliseconds()),
 		fmt.Sprintf("SET LOCAL statement_timeout = '%dms'", RebuildStatementTimeout.Milliseconds()),
-		"LOCK TABLE " + pq.QuoteIdentifier(event.Table) + " IN SHARE MODE",
+		"LOCK TABLE " + pq.QuoteIdentifier(event.Table) + " IN SHARE ROW EXCLUSIVE MODE",
 		`DELETE FROM ` + RollupCounts + ` WHERE hour >= $1 AND hour < $2`,
 		`DELETE FROM ` + RollupUsers + ` WHERE hour >= $1 AND hour < $2`,
 	}
