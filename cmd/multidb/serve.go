@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/multidb/multidb/graph/stats"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -334,15 +335,7 @@ func boolSetting(cfg *config.Config, key string, def bool) (bool, error) {
 }
 
 func intSetting(cfg *config.Config, key string, def int) (int, error) {
-	v, ok := cfg.Lookup(key)
-	if !ok || v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%w: %s=%q is not a positive integer", config.ErrConfig, key, v)
-	}
-	return n, nil
+	return cfg.Int(key, def, 1, math.MaxInt, "use a positive whole number")
 }
 
 // rateSetting reads a rate limit written "<burst>/<interval>": "5/1m" allows 5 attempts at
@@ -365,15 +358,7 @@ func rateSetting(cfg *config.Config, key string, def *auth.Limiter) (*auth.Limit
 }
 
 func durationSetting(cfg *config.Config, key string, def time.Duration) (time.Duration, error) {
-	v, ok := cfg.Lookup(key)
-	if !ok || v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("%w: %s=%q is not a duration; use a value such as 15s", config.ErrConfig, key, v)
-	}
-	return d, nil
+	return cfg.Duration(key, def, 0, 0, "use a value such as 15s")
 }
 
 // healthcheck asks the server on $PORT (and $HOST, or LISTEN_ADDR) of this machine whether it is up (for container health
@@ -408,11 +393,8 @@ func healthcheck(ctx context.Context) error {
 // sessionCacheTTL is SESSION_CACHE_TTL, at most account.MaxSessionCacheTTL: a session revoked
 // on another server, or expired, still works that long on this one.
 func sessionCacheTTL(cfg *config.Config, errs *[]error) time.Duration {
-	d, err := durationSetting(cfg, "SESSION_CACHE_TTL", account.DefaultSessionCacheTTL)
-	if err == nil && d > account.MaxSessionCacheTTL {
-		err = fmt.Errorf("%w: SESSION_CACHE_TTL=%s keeps revoked and expired sessions working that long; use at most %s, or 0 to turn the cache off",
-			config.ErrConfig, d, account.MaxSessionCacheTTL)
-	}
+	d, err := cfg.Duration("SESSION_CACHE_TTL", account.DefaultSessionCacheTTL, 0, account.MaxSessionCacheTTL,
+		"it keeps revoked and expired sessions working that long; use at most "+account.MaxSessionCacheTTL.String()+", or 0 to turn the cache off")
 	*errs = append(*errs, err)
 	return d
 }

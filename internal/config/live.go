@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -25,27 +24,13 @@ func (c *Config) Live(def Live) (Live, error) {
 	out := def
 	var errs []error
 	duration := func(key string, to *time.Duration, min time.Duration, hint string) {
-		v, ok := c.Lookup(key)
-		if !ok || v == "" {
-			return
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < min {
-			errs = append(errs, fmt.Errorf("%w: %s=%q is not a duration of at least %s; %s", ErrConfig, key, v, min, hint))
-			return
-		}
+		d, err := c.Duration(key, *to, min, 0, hint)
+		errs = append(errs, err)
 		*to = d
 	}
 	count := func(key string, to *int, max int, hint string) {
-		v, ok := c.Lookup(key)
-		if !ok || v == "" {
-			return
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > max {
-			errs = append(errs, fmt.Errorf("%w: %s=%q is not a whole number from 1 to %d; %s", ErrConfig, key, v, max, hint))
-			return
-		}
+		n, err := c.Int(key, *to, 1, max, hint)
+		errs = append(errs, err)
 		*to = n
 	}
 	duration("LIVE_POLL_INTERVAL", &out.Poll, 10*time.Millisecond, "use a value such as 500ms (NOTIFY wakes PostgreSQL feeds sooner; this is the fallback, and SQLite's only wake-up)")
