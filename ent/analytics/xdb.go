@@ -144,6 +144,13 @@ func (_q *EventQuery) AllRows(ctx context.Context, extra []any, row func() error
 				if boxes, err = (*Event).scanValues(nil, columns[:own]); err != nil {
 					return nil, err
 				}
+				// The boxes serve every row: ent keeps the box of a column it does not know,
+				// which would give every node the last row's value.
+				for i, b := range boxes {
+					if _, unknown := b.(*sql.UnknownType); unknown {
+						return nil, fmt.Errorf("analytics: column %q is not a field; pass it among the extra ones", columns[i])
+					}
+				}
 				dest = append(scanDestinations(boxes), extra...)
 				return dest, nil
 			}

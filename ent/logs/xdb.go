@@ -147,6 +147,13 @@ func (_q *AuditEntryQuery) AllRows(ctx context.Context, extra []any, row func() 
 				if boxes, err = (*AuditEntry).scanValues(nil, columns[:own]); err != nil {
 					return nil, err
 				}
+				// The boxes serve every row: ent keeps the box of a column it does not know,
+				// which would give every node the last row's value.
+				for i, b := range boxes {
+					if _, unknown := b.(*sql.UnknownType); unknown {
+						return nil, fmt.Errorf("logs: column %q is not a field; pass it among the extra ones", columns[i])
+					}
+				}
 				dest = append(scanDestinations(boxes), extra...)
 				return dest, nil
 			}
@@ -258,6 +265,13 @@ func (_q *LogEntryQuery) AllRows(ctx context.Context, extra []any, row func() er
 				var err error
 				if boxes, err = (*LogEntry).scanValues(nil, columns[:own]); err != nil {
 					return nil, err
+				}
+				// The boxes serve every row: ent keeps the box of a column it does not know,
+				// which would give every node the last row's value.
+				for i, b := range boxes {
+					if _, unknown := b.(*sql.UnknownType); unknown {
+						return nil, fmt.Errorf("logs: column %q is not a field; pass it among the extra ones", columns[i])
+					}
 				}
 				dest = append(scanDestinations(boxes), extra...)
 				return dest, nil

@@ -152,6 +152,13 @@ func (_q *SessionQuery) AllRows(ctx context.Context, extra []any, row func() err
 				if boxes, err = (*Session).scanValues(nil, columns[:own]); err != nil {
 					return nil, err
 				}
+				// The boxes serve every row: ent keeps the box of a column it does not know,
+				// which would give every node the last row's value.
+				for i, b := range boxes {
+					if _, unknown := b.(*sql.UnknownType); unknown {
+						return nil, fmt.Errorf("users: column %q is not a field; pass it among the extra ones", columns[i])
+					}
+				}
 				dest = append(scanDestinations(boxes), extra...)
 				return dest, nil
 			}
@@ -254,6 +261,13 @@ func (_q *UserQuery) AllRows(ctx context.Context, extra []any, row func() error)
 				var err error
 				if boxes, err = (*User).scanValues(nil, columns[:own]); err != nil {
 					return nil, err
+				}
+				// The boxes serve every row: ent keeps the box of a column it does not know,
+				// which would give every node the last row's value.
+				for i, b := range boxes {
+					if _, unknown := b.(*sql.UnknownType); unknown {
+						return nil, fmt.Errorf("users: column %q is not a field; pass it among the extra ones", columns[i])
+					}
 				}
 				dest = append(scanDestinations(boxes), extra...)
 				return dest, nil

@@ -2,6 +2,7 @@ package loader_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"entgo.io/ent/dialect/sql"
@@ -70,6 +71,14 @@ func TestAllRowsReadsWhatAllReads(t *testing.T) {
 				if ranks[i] != int64(i+1) {
 					t.Errorf("row %d: the appended column read %d, want %d", i, ranks[i], i+1)
 				}
+			}
+
+			// An appended column not passed among the extra ones is refused, not read into a
+			// box that every node would share.
+			q = query()
+			q.Modify(func(s *sql.Selector) { s.AppendSelectExprAs(sql.Expr("1"), "one") })
+			if _, err := q.AllRows(ctx, nil, nil); err == nil || !strings.Contains(err.Error(), `"one"`) {
+				t.Errorf("AllRows with a column it was not given a place for: %v, want an error naming it", err)
 			}
 		})
 	}
