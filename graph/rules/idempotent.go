@@ -2,11 +2,11 @@ package rules
 
 import (
 	"context"
-	"strings"
 
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/predicate"
@@ -176,18 +176,12 @@ func idIn(ids []uuid.UUID) func(*sql.Selector) {
 			s.Where(sql.In(s.C("id"), vs...))
 			return
 		}
-		var list strings.Builder
-		list.Grow(len(ids)*37 + 2)
-		list.WriteByte('{')
+		list := make(pq.StringArray, len(ids))
 		for i, id := range ids {
-			if i > 0 {
-				list.WriteByte(',')
-			}
-			list.WriteString(id.String())
+			list[i] = id.String()
 		}
-		list.WriteByte('}')
 		s.Where(sql.P(func(b *sql.Builder) {
-			b.Ident(s.C("id")).WriteString(" = ANY(").Arg(list.String()).WriteString("::uuid[])")
+			b.Ident(s.C("id")).WriteString(" = ANY(").Arg(list).WriteString("::uuid[])")
 		}))
 	}
 }
