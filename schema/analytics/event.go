@@ -68,8 +68,12 @@ func (Event) Fields() []ent.Field {
 // Indexes of the Event.
 func (Event) Indexes() []ent.Index {
 	return []ent.Index{
-		// "latest events of a user", and the per-user windows of stitched queries.
-		index.Fields("user_id", "occurred_at"),
+		// "latest events of a user", and the per-user pages of stitched queries in their
+		// usual order (occurred_at, then id): a page stops after its LIMIT, and with the name
+		// (PostgreSQL's INCLUDE; at most 128 characters, so within a btree row) it is read
+		// from the index alone, where reading each event's row cost 4 of 5 ms for 100 users.
+		index.Fields("user_id", "occurred_at", "id").
+			Annotations(entsql.IncludeColumns("name")),
 		// The per-user pages in the default order (by id) stop after their LIMIT on this
 		// index instead of sorting every row of the user.
 		index.Fields("user_id", "id"),

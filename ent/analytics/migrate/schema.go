@@ -24,9 +24,14 @@ var (
 		PrimaryKey: []*schema.Column{EventsColumns[0]},
 		Indexes: []*schema.Index{
 			{
-				Name:    "event_user_id_occurred_at",
+				Name:    "event_user_id_occurred_at_id",
 				Unique:  false,
-				Columns: []*schema.Column{EventsColumns[1], EventsColumns[4]},
+				Columns: []*schema.Column{EventsColumns[1], EventsColumns[4], EventsColumns[0]},
+				Annotation: &entsql.IndexAnnotation{
+					IncludeColumns: []string{
+						EventsColumns[2].Name,
+					},
+				},
 			},
 			{
 				Name:    "event_user_id_id",
