@@ -168,6 +168,10 @@ func rewriteFile(path string, edit func(string) (string, error)) error {
 //     the schema forbids one), the field takes gqlgen's own path, which reports the error with
 //     its path.
 //
+// The field sets, field contexts, lists and response bytes of an HTTP request's operations
+// are taken from the request's fastexec.Arena, which the transport releases for the next
+// request once the response is written.
+//
 // The fields of the last three kinds skip the field interceptors: the graph's own
 // (fieldChain) act on root fields and fields with arguments only.
 //
@@ -179,7 +183,13 @@ func fastPaths(src string) (string, error) {
 		return "", fmt.Errorf("fastPaths: the executionContext template changed")
 	}
 	src = strings.Replace(src, execContext, execContext[:len(execContext)-1]+
-		"\tcollected fastexec.FieldsCache // the fields of each selection set, collected once\n}", 1)
+		"\tcollected fastexec.FieldsCache // the fields of each selection set, collected once\n"+
+		"\tarena     *fastexec.Arena      // the request's, for the values that die with it; nil for none\n}", 1)
+	const newExec = "\tec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))\n"
+	if strings.Count(src, newExec) != 1 {
+		return "", fmt.Errorf("fastPaths: the Exec template changed")
+	}
+	src = strings.Replace(src, newExec, newExec+"\tec.arena = fastexec.ArenaOf(ctx)\n", 1)
 	objects := 0
 	var err error
 	src = objectFunc.ReplaceAllStringFunc(src, func(fn string) string {
@@ -189,8 +199,8 @@ func fastPaths(src string) (string, error) {
 		objects++
 		for _, e := range [][2]string{
 			{"fields := graphql.CollectFields(ec.OperationContext, sel, ", "fields := ec.collected.Fields(ec.OperationContext, sel, "},
-			{"out := graphql.NewFieldSet(fields)", "out := fastexec.NewFieldSet(fields)"},
-			{newGroup, "deferred := fastexec.NewDeferredGroup(ctx, fields)"},
+			{"out := graphql.NewFieldSet(fields)", "out := ec.arena.NewFieldSet(fields)"},
+			{newGroup, "deferred := ec.arena.NewDeferredGroup(ctx, fields)"},
 		} {
 			if strings.Count(fn, e[0]) != 1 {
 				err = fmt.Errorf("fastPaths: the object template changed: %q", e[0])
@@ -202,14 +212,14 @@ func fastPaths(src string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if objects == 0 || strings.Count(src, "fastexec.NewFieldSet") != objects {
+	if objects == 0 || strings.Count(src, "ec.arena.NewFieldSet") != objects {
 		return "", fmt.Errorf("fastPaths: the object template changed")
 	}
 	const response = "\t\t\tvar buf bytes.Buffer\n\t\t\tdata.MarshalGQL(&buf)\n\t\t\tresponse.Data = buf.Bytes()\n"
 	if strings.Count(src, response) != 1 {
 		return "", fmt.Errorf("fastPaths: the query's response template changed")
 	}
-	src = strings.Replace(src, response, "\t\t\tresponse.Data = fastexec.Marshal(data)\n", 1)
+	src = strings.Replace(src, response, "\t\t\tresponse.Data = ec.arena.Marshal(data)\n", 1)
 	roots := 0
 	src = rootContext.ReplaceAllStringFunc(src, func(m string) string {
 		roots++
@@ -230,7 +240,7 @@ func fastPaths(src string) (string, error) {
 	if !strings.Contains(src, slice) {
 		return "", fmt.Errorf("fastPaths: the list template changed")
 	}
-	src = strings.ReplaceAll(src, slice, "fastexec.MarshalSlice(ctx, ")
+	src = strings.ReplaceAll(src, slice, "ec.arena.MarshalSlice(ctx, ")
 
 	marshalers := map[string]fastMarshal{}
 	for _, m := range marshalFunc.FindAllStringSubmatch(src, -1) {
@@ -259,7 +269,7 @@ func fastPaths(src string) (string, error) {
 			// An object or a list: its fields need this field's context (their path, and
 			// the selections the loaders read), but none of the rest of gqlgen's path.
 			return head + fmt.Sprintf("\tfc, err := ec.%s(ctx, field)\n\tif err != nil {\n\t\treturn graphql.Null\n\t}\n"+
-				"\tctx, _ = fastexec.WithFieldContext(ctx, fc)\n\treturn ec.%s(ctx, field.Selections, %s)\n}\n", fieldContext, marshal, value)
+				"\tctx, _ = ec.arena.WithFieldContext(ctx, fc)\n\treturn ec.%s(ctx, field.Selections, %s)\n}\n", fieldContext, marshal, value)
 		case fm.self:
 			return head + fmt.Sprintf("\treturn &%s\n}\n", value)
 		case fm.direct:
@@ -285,7 +295,7 @@ func fastPaths(src string) (string, error) {
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))

@@ -56,6 +56,7 @@ func TestStitched(t *testing.T) {
 		t.Run("filters and order", func(t *testing.T) { testStitchedFilters(t, e) })
 		t.Run("errors", func(t *testing.T) { testStitchedErrors(t, e) })
 		t.Run("missing users", func(t *testing.T) { testMissingUsers(t, e) })
+		t.Run("arena reuse", func(t *testing.T) { testArenaReuse(t, e) })
 	})
 }
 
@@ -591,4 +592,63 @@ func testWholeBatches(t *testing.T, e *env) {
 		want[db] = n * queries
 	}
 	assertCounts(t, e, want)
+}
+
+// testArenaReuse sends different stitched queries from 16 clients at once, over and over.
+// The executor's field sets, field contexts, lists and response bytes of one request are
+// reused by the next (fastexec.Arena), and statements run on contexts of their own
+// (database.Scope): every answer must still be the one its query gets alone, errors (whose
+// paths come from the field contexts) included.
+func testArenaReuse(t *testing.T, e *env) {
+	cost := readFile(t, "stitched_cost.graphql")
+	queries := []struct {
+		doc  string
+		vars map[string]any
+	}{
+		{cost, map[string]any{"first": 100}},
+		{cost, map[string]any{"first": 7}},
+		{`{ users(first: 30) { edges { node { name logs(first: 3) { edges { node { message level } } } } } } }`, nil},
+		{`{ users(first: 20) { edges { node { name events(first: -1) { totalCount } } } } }`, nil},
+	}
+	// answer is a response in a form that does not depend on the order in which concurrent
+	// fields reported their errors.
+	answer := func(r response) string {
+		errs := make([]string, len(r.Errors))
+		for i, err := range r.Errors {
+			errs[i] = err.path() + " " + err.code() + " " + err.Message
+		}
+		slices.Sort(errs)
+		return string(r.Data) + "\n" + strings.Join(errs, "\n")
+	}
+	want := make([]string, len(queries))
+	for i, q := range queries {
+		want[i] = answer(e.do(t, q.doc, q.vars))
+	}
+	if !strings.Contains(want[3], "BAD_USER_INPUT") || strings.Count(want[0], `"name"`) < 100 {
+		t.Fatalf("the queries do not test what they should:\n%.500s\n%.500s", want[0], want[3])
+	}
+	const clients, rounds = 16, 25
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wrong := 0
+	for c := range clients {
+		wg.Go(func() {
+			for r := range rounds {
+				i := (c + r) % len(queries)
+				got := answer(e.do(t, queries[i].doc, queries[i].vars))
+				if got != want[i] {
+					mu.Lock()
+					if wrong == 0 {
+						t.Errorf("query %d, client %d, round %d: the answer differs from the query's alone:\n%.1000s\nwant:\n%.1000s", i, c, r, got, want[i])
+					}
+					wrong++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if wrong > 0 {
+		t.Errorf("%d of %d answers differ", wrong, clients*rounds)
+	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/multidb/multidb/graph/apierror"
+	"github.com/multidb/multidb/graph/internal/fastexec"
+	"github.com/multidb/multidb/internal/database"
 )
 
 // Media types of GraphQL over HTTP.
@@ -118,6 +120,14 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 
+	// The executor's values of this request's operations die with it: they go back to the
+	// arena once the response is written (the deferred calls run after writeJSONAs). Since
+	// its field contexts are reused, statements run on contexts of their own (database.Scope).
+	arena, scope := fastexec.NewArena(), new(database.Scope)
+	defer arena.Release()
+	defer scope.End()
+	ctx = database.WithScope(fastexec.WithArena(ctx, arena), scope)
+
 	if r.Method == http.MethodGet {
 		params, err := getParams(r.URL.RawQuery)
 		if err != nil {
@@ -150,7 +160,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	}
 	raw := bytes.TrimLeft(body.Bytes(), " \t\r\n")
 	if len(raw) > 0 && raw[0] == '[' {
-		t.batch(w, r, exec, raw, media)
+		t.batch(ctx, w, r, exec, raw, media)
 		return
 	}
 	params, err := postParams(raw)
@@ -165,7 +175,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 
 // batch runs a JSON array of operations one after the other, in order (a mutation before a
 // query that reads it), on one complexity budget, and answers an array of their results.
-func (t httpTransport) batch(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, raw []byte, media string) {
+func (t httpTransport) batch(ctx context.Context, w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, raw []byte, media string) {
 	fail := func(status int, code, msg string) { writeErrorAs(w, media, status, code, msg) }
 	// Read the array an element at a time, so that a body of many tiny elements is refused at
 	// the (BATCH_MAX+1)th instead of being decoded whole.
@@ -202,7 +212,7 @@ func (t httpTransport) batch(w http.ResponseWriter, r *http.Request, exec graphq
 		fail(http.StatusBadRequest, apierror.BadRequest, "a batch holds at least one operation")
 		return
 	}
-	ctx := context.WithValue(r.Context(), budgetKey{}, &budget{})
+	ctx = context.WithValue(ctx, budgetKey{}, &budget{})
 	out := make([]response, len(items))
 	for i, item := range items {
 		params, err := postParams(item)

@@ -1055,6 +1055,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
+	ec.arena = fastexec.ArenaOf(ctx)
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditEntryOrder", ec.unmarshalInputAuditEntryOrder),
@@ -1095,7 +1096,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 					return nil
 				}
 			}
-			response.Data = fastexec.Marshal(data)
+			response.Data = ec.arena.Marshal(data)
 			if atomic.LoadInt32(&ec.Deferred) > 0 {
 				hasNext := atomic.LoadInt32(&ec.PendingDeferred) > 0
 				response.HasNext = &hasNext
@@ -1144,6 +1145,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
 	collected fastexec.FieldsCache // the fields of each selection set, collected once
+	arena     *fastexec.Arena      // the request's, for the values that die with it; nil for none
 }
 
 func newExecutionContext(
@@ -4052,7 +4054,7 @@ func (ec *executionContext) _AuditEntry_actor(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4091,7 +4093,7 @@ func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, fie
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4115,7 +4117,7 @@ func (ec *executionContext) _AuditEntryConnection_pageInfo(ctx context.Context, 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_AuditEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4165,7 +4167,7 @@ func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field grap
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOAuditEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntry(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4248,7 +4250,7 @@ func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, obj.User)
 }
 func (ec *executionContext) fieldContext_AuthPayload_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4298,7 +4300,7 @@ func (ec *executionContext) _DeletePayload_removed(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(ctx, field.Selections, obj.Removed)
 }
 func (ec *executionContext) fieldContext_DeletePayload_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4433,7 +4435,7 @@ func (ec *executionContext) _Event_user(ctx context.Context, field graphql.Colle
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4472,7 +4474,7 @@ func (ec *executionContext) _EventConnection_edges(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_EventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4496,7 +4498,7 @@ func (ec *executionContext) _EventConnection_pageInfo(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_EventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4546,7 +4548,7 @@ func (ec *executionContext) _EventEdge_node(ctx context.Context, field graphql.C
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_EventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4591,7 +4593,7 @@ func (ec *executionContext) _EventStatsBucket_keys(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNString2ᚕᚖstring(ctx, field.Selections, obj.Keys)
 }
 func (ec *executionContext) fieldContext_EventStatsBucket_keys(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4655,7 +4657,7 @@ func (ec *executionContext) _EventStreamEdge_node(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4691,7 +4693,7 @@ func (ec *executionContext) _EventStreamEdge_cursor(ctx context.Context, field g
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4767,7 +4769,7 @@ func (ec *executionContext) _FunnelStep_conversion(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNFloat2float64(ctx, field.Selections, obj.Conversion)
 }
 func (ec *executionContext) fieldContext_FunnelStep_conversion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4885,7 +4887,7 @@ func (ec *executionContext) _LogEntry_user(ctx context.Context, field graphql.Co
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -4924,7 +4926,7 @@ func (ec *executionContext) _LogEntryConnection_edges(ctx context.Context, field
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_LogEntryConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4948,7 +4950,7 @@ func (ec *executionContext) _LogEntryConnection_pageInfo(ctx context.Context, fi
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_LogEntryConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4998,7 +5000,7 @@ func (ec *executionContext) _LogEntryEdge_node(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOLogEntry2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntry(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_LogEntryEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5029,7 +5031,7 @@ func (ec *executionContext) _LogEntryStreamEdge_node(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -5065,7 +5067,7 @@ func (ec *executionContext) _LogEntryStreamEdge_cursor(ctx context.Context, fiel
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, fc = fastexec.WithFieldContext(ctx, fc)
+	ctx, fc = ec.arena.WithFieldContext(ctx, fc)
 	defer func() {
 		if r := recover(); r != nil {
 			ec.Error(ctx, ec.Recover(ctx, r))
@@ -6608,7 +6610,7 @@ func (ec *executionContext) _UserConnection_edges(ctx context.Context, field gra
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(ctx, field.Selections, obj.Edges)
 }
 func (ec *executionContext) fieldContext_UserConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6632,7 +6634,7 @@ func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field 
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, field.Selections, obj.PageInfo)
 }
 func (ec *executionContext) fieldContext_UserConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6682,7 +6684,7 @@ func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.Co
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalOUser2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUser(ctx, field.Selections, obj.Node)
 }
 func (ec *executionContext) fieldContext_UserEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -6788,7 +6790,7 @@ func (ec *executionContext) ___Directive_locations(ctx context.Context, field gr
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, field.Selections, obj.Locations)
 }
 func (ec *executionContext) fieldContext___Directive_locations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7038,7 +7040,7 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___Field_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -7157,7 +7159,7 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 	if err != nil {
 		return graphql.Null
 	}
-	ctx, _ = fastexec.WithFieldContext(ctx, fc)
+	ctx, _ = ec.arena.WithFieldContext(ctx, fc)
 	return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, field.Selections, obj.Type)
 }
 func (ec *executionContext) fieldContext___InputValue_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10297,8 +10299,8 @@ var auditEntryImplementors = []string{"AuditEntry", "Node"}
 func (ec *executionContext) _AuditEntry(ctx context.Context, sel ast.SelectionSet, obj *logs.AuditEntry) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, auditEntryImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10370,8 +10372,8 @@ var auditEntryConnectionImplementors = []string{"AuditEntryConnection"}
 func (ec *executionContext) _AuditEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *logs.AuditEntryConnection) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, auditEntryConnectionImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10413,8 +10415,8 @@ var auditEntryEdgeImplementors = []string{"AuditEntryEdge"}
 func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *logs.AuditEntryEdge) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, auditEntryEdgeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10451,8 +10453,8 @@ var authPayloadImplementors = []string{"AuthPayload"}
 func (ec *executionContext) _AuthPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AuthPayload) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, authPayloadImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10494,8 +10496,8 @@ var deletePayloadImplementors = []string{"DeletePayload"}
 func (ec *executionContext) _DeletePayload(ctx context.Context, sel ast.SelectionSet, obj *model.DeletePayload) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, deletePayloadImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10532,8 +10534,8 @@ var eventImplementors = []string{"Event", "Node"}
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *analytics.Event) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, eventImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10590,8 +10592,8 @@ var eventConnectionImplementors = []string{"EventConnection"}
 func (ec *executionContext) _EventConnection(ctx context.Context, sel ast.SelectionSet, obj *analytics.EventConnection) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, eventConnectionImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10633,8 +10635,8 @@ var eventEdgeImplementors = []string{"EventEdge"}
 func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet, obj *analytics.EventEdge) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, eventEdgeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10671,8 +10673,8 @@ var eventStatsBucketImplementors = []string{"EventStatsBucket"}
 func (ec *executionContext) _EventStatsBucket(ctx context.Context, sel ast.SelectionSet, obj *model.EventStatsBucket) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, eventStatsBucketImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10724,8 +10726,8 @@ var eventStreamEdgeImplementors = []string{"EventStreamEdge"}
 func (ec *executionContext) _EventStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventStreamEdge) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, eventStreamEdgeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10764,8 +10766,8 @@ var funnelStepImplementors = []string{"FunnelStep"}
 func (ec *executionContext) _FunnelStep(ctx context.Context, sel ast.SelectionSet, obj *model.FunnelStep) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, funnelStepImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10807,8 +10809,8 @@ var logEntryImplementors = []string{"LogEntry", "Node"}
 func (ec *executionContext) _LogEntry(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntry) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10875,8 +10877,8 @@ var logEntryConnectionImplementors = []string{"LogEntryConnection"}
 func (ec *executionContext) _LogEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntryConnection) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryConnectionImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10918,8 +10920,8 @@ var logEntryEdgeImplementors = []string{"LogEntryEdge"}
 func (ec *executionContext) _LogEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *logs.LogEntryEdge) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryEdgeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10956,8 +10958,8 @@ var logEntryStreamEdgeImplementors = []string{"LogEntryStreamEdge"}
 func (ec *executionContext) _LogEntryStreamEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LogEntryStreamEdge) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, logEntryStreamEdgeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -10996,8 +10998,8 @@ var logStatsBucketImplementors = []string{"LogStatsBucket"}
 func (ec *executionContext) _LogStatsBucket(ctx context.Context, sel ast.SelectionSet, obj *model.LogStatsBucket) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, logStatsBucketImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11156,8 +11158,8 @@ var pageInfoImplementors = []string{"PageInfo"}
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *entgql.PageInfo[uuid.UUID]) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, pageInfoImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11315,8 +11317,8 @@ var removedRowsImplementors = []string{"RemovedRows"}
 func (ec *executionContext) _RemovedRows(ctx context.Context, sel ast.SelectionSet, obj *model.RemovedRows) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, removedRowsImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11376,8 +11378,8 @@ var userImplementors = []string{"User", "Node"}
 func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj *users.User) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, userImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11452,8 +11454,8 @@ var userConnectionImplementors = []string{"UserConnection"}
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *users.UserConnection) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, userConnectionImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11495,8 +11497,8 @@ var userEdgeImplementors = []string{"UserEdge"}
 func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet, obj *users.UserEdge) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, userEdgeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11533,8 +11535,8 @@ var __DirectiveImplementors = []string{"__Directive"}
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, __DirectiveImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11586,8 +11588,8 @@ var __EnumValueImplementors = []string{"__EnumValue"}
 func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.EnumValue) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, __EnumValueImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11634,8 +11636,8 @@ var __FieldImplementors = []string{"__Field"}
 func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, obj *introspection.Field) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, __FieldImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11692,8 +11694,8 @@ var __InputValueImplementors = []string{"__InputValue"}
 func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.SelectionSet, obj *introspection.InputValue) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, __InputValueImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11750,8 +11752,8 @@ var __SchemaImplementors = []string{"__Schema"}
 func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet, obj *introspection.Schema) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, __SchemaImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11808,8 +11810,8 @@ var __TypeImplementors = []string{"__Type"}
 func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, obj *introspection.Type) graphql.Marshaler {
 	fields := ec.collected.Fields(ec.OperationContext, sel, __TypeImplementors)
 
-	out := fastexec.NewFieldSet(fields)
-	deferred := fastexec.NewDeferredGroup(ctx, fields)
+	out := ec.arena.NewFieldSet(fields)
+	deferred := ec.arena.NewDeferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -11990,7 +11992,7 @@ func (ec *executionContext) marshalNCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCu
 }
 
 func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*analytics.Event) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEvent2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEvent(ctx, sel, v[i])
@@ -12043,7 +12045,7 @@ func (ec *executionContext) marshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋ
 }
 
 func (ec *executionContext) marshalNEventStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventStatsBucket) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNEventStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventStatsBucket(ctx, sel, v[i])
@@ -12094,7 +12096,7 @@ func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.S
 }
 
 func (ec *executionContext) marshalNFunnelStep2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStepᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FunnelStep) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFunnelStep2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐFunnelStep(ctx, sel, v[i])
@@ -12220,7 +12222,7 @@ func (ec *executionContext) unmarshalNLogEntryWhereInput2ᚖgithubᚗcomᚋmulti
 }
 
 func (ec *executionContext) marshalNLogStatsBucket2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LogStatsBucket) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLogStatsBucket2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐLogStatsBucket(ctx, sel, v[i])
@@ -12244,7 +12246,7 @@ func (ec *executionContext) marshalNLogStatsBucket2ᚖgithubᚗcomᚋmultidbᚋm
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐNode(ctx context.Context, sel ast.SelectionSet, v []model.Node) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONode2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐNode(ctx, sel, v[i])
@@ -12268,7 +12270,7 @@ func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPag
 }
 
 func (ec *executionContext) marshalNRemovedRows2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRowsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RemovedRows) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRemovedRows2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐRemovedRows(ctx, sel, v[i])
@@ -12432,7 +12434,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -12476,7 +12478,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -12504,7 +12506,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -12532,7 +12534,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -12587,7 +12589,7 @@ func (ec *executionContext) marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋmultidb�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOAuditEntryEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryEdge(ctx, sel, v[i])
@@ -12707,7 +12709,7 @@ func (ec *executionContext) marshalOEventEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmul
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOEventEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventEdge(ctx, sel, v[i])
@@ -12862,7 +12864,7 @@ func (ec *executionContext) marshalOLogEntryEdge2ᚕᚖgithubᚗcomᚋmultidbᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOLogEntryEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryEdge(ctx, sel, v[i])
@@ -12899,7 +12901,7 @@ func (ec *executionContext) marshalOLogEntryLevel2ᚕgithubᚗcomᚋmultidbᚋmu
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNLogEntryLevel2githubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, sel, v[i])
@@ -13181,7 +13183,7 @@ func (ec *executionContext) marshalOUserEdge2ᚕᚖgithubᚗcomᚋmultidbᚋmult
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalOUserEdge2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserEdge(ctx, sel, v[i])
@@ -13226,7 +13228,7 @@ func (ec *executionContext) marshalOUserRole2ᚕgithubᚗcomᚋmultidbᚋmultidb
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserRole2githubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, sel, v[i])
@@ -13286,7 +13288,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -13305,7 +13307,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -13324,7 +13326,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -13343,7 +13345,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := fastexec.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := ec.arena.MarshalSlice(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -69,7 +69,7 @@ func (g *guard) Exec(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	defer release()
-	return g.classify(ctx, g.Driver.Exec(ctx, query, args, v))
+	return g.classify(ctx, g.Driver.Exec(statementContext(ctx), query, args, v))
 }
 
 // Query implements dialect.Driver. The slot is held while the statement runs, not while its
@@ -81,7 +81,7 @@ func (g *guard) Query(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	defer release()
-	return g.classify(ctx, g.Driver.Query(ctx, query, args, v))
+	return g.classify(ctx, g.Driver.Query(statementContext(ctx), query, args, v))
 }
 
 // Tx implements dialect.Driver; the slot is held until commit or rollback.
@@ -96,12 +96,13 @@ func (g *guard) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, e
 		return nil, err
 	}
 	var tx dialect.Tx
+	txctx := statementContext(ctx)
 	if b, ok := g.Driver.(interface {
 		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
 	}); ok {
-		tx, err = b.BeginTx(ctx, opts)
+		tx, err = b.BeginTx(txctx, opts)
 	} else {
-		tx, err = g.Driver.Tx(ctx)
+		tx, err = g.Driver.Tx(txctx)
 	}
 	if err != nil {
 		release()
@@ -154,11 +155,11 @@ type guardedTx struct {
 }
 
 func (t *guardedTx) Exec(ctx context.Context, query string, args, v any) error {
-	return t.g.classify(ctx, t.Tx.Exec(ctx, query, args, v))
+	return t.g.classify(ctx, t.Tx.Exec(statementContext(ctx), query, args, v))
 }
 
 func (t *guardedTx) Query(ctx context.Context, query string, args, v any) error {
-	return t.g.classify(ctx, t.Tx.Query(ctx, query, args, v))
+	return t.g.classify(ctx, t.Tx.Query(statementContext(ctx), query, args, v))
 }
 
 func (t *guardedTx) Commit() error {

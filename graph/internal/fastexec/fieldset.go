@@ -41,13 +41,19 @@ type delayed struct {
 
 // NewFieldSet is graphql.NewFieldSet.
 func NewFieldSet(fields []graphql.CollectedField) *FieldSet {
-	m := &FieldSet{fields: fields}
+	m := new(FieldSet)
+	m.init(fields)
+	return m
+}
+
+// init readies a zero FieldSet for fields.
+func (m *FieldSet) init(fields []graphql.CollectedField) {
+	m.fields = fields
 	if len(fields) <= smallFields {
 		m.Values = m.small[:len(fields)]
 	} else {
 		m.Values = make([]graphql.Marshaler, len(fields))
 	}
-	return m
 }
 
 // ResolveConcurrently is graphql.FieldSet.ResolveConcurrently: field i is resolved when the
@@ -161,11 +167,17 @@ func MarshalSlice(ctx context.Context, length int, workerLimit int64, omitPanicH
 	if workerLimit > 0 {
 		return graphql.MarshalSliceConcurrently(ctx, length, workerLimit, omitPanicHandler, marshalElement)
 	}
-	ret := make(graphql.Array, length)
 	if length == 0 {
-		return ret
+		return make(graphql.Array, 0)
 	}
-	ctxs := make([]fieldCtx, length)
+	return marshalSlice(ctx, make(graphql.Array, length), make([]fieldCtx, length), omitPanicHandler, marshalElement)
+}
+
+// marshalSlice is MarshalSlice into ret, with the elements' contexts in ctxs (zero, of ret's
+// length).
+func marshalSlice(ctx context.Context, ret graphql.Array, ctxs []fieldCtx, omitPanicHandler bool,
+	marshalElement func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
+	length := len(ret)
 	parent := graphql.GetFieldContext(ctx)
 	for i := range length {
 		ctxs[i] = fieldCtx{Context: ctx, fc: graphql.FieldContext{Parent: parent}, index: i}
