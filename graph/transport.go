@@ -351,6 +351,16 @@ func writeErrorAs(w http.ResponseWriter, media string, status int, code, msg str
 }
 
 func writeJSONAs(w http.ResponseWriter, media string, status int, v any) {
+	if r, ok := v.(response); ok && len(r.Errors) == 0 && r.Extensions == nil && len(r.Data) > 0 && !needsEscape(r.Data) {
+		// An answer of data alone, whose bytes the executor wrote compact: what the encoder
+		// would write, without its pass over every byte (a tenth of a large answer's time).
+		w.Header().Set("Content-Type", media+"; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, `{"data":`)
+		_, _ = w.Write(r.Data)
+		_, _ = io.WriteString(w, "}")
+		return
+	}
 	// Encoded into a pooled buffer, as json.Marshal would (then a newline), and written from
 	// it: json.Marshal would copy a large answer once more.
 	buf := jsonBuffers.Get().(*bytes.Buffer)
@@ -377,3 +387,11 @@ func writeJSONAs(w http.ResponseWriter, media string, status int, v any) {
 var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 const maxPooledJSON = 4 << 20
+
+// needsEscape reports whether JSON holds what encoding/json escapes in a json.RawMessage: HTML's
+// <, > and &, and U+2028 and U+2029 (E2 80 A8 and E2 80 A9 in UTF-8), so that an answer is safe
+// inside HTML.
+func needsEscape(b []byte) bool {
+	return bytes.IndexByte(b, '<') >= 0 || bytes.IndexByte(b, '>') >= 0 || bytes.IndexByte(b, '&') >= 0 ||
+		bytes.Contains(b, []byte("\u2028")) || bytes.Contains(b, []byte("\u2029"))
+}
