@@ -154,6 +154,7 @@ func rewriteFile(path string, edit func(string) (string, error)) error {
 //   - a query's response is written into a pooled buffer, and copied out once;
 //   - the executable schema asks the resolver root for each object's resolver once, not
 //     once per resolved field;
+//   - a field's arguments are worked out once per operation, not once per parent;
 //   - a list's elements are marshalled by fastexec.MarshalSlice, with one allocation per
 //     element where gqlgen's takes four;
 //   - the fields below take their field context and the context holding it in one
@@ -184,7 +185,17 @@ func fastPaths(src string) (string, error) {
 	}
 	src = strings.Replace(src, execContext, execContext[:len(execContext)-1]+
 		"\tcollected fastexec.FieldsCache // the fields of each selection set, collected once\n"+
+		"\targs      fastexec.ArgsCache   // the arguments of each field, worked out once\n"+
 		"\tarena     *fastexec.Arena      // the request's, for the values that die with it; nil for none\n}", 1)
+	argsOnce := 0
+	src = fieldArgs.ReplaceAllStringFunc(src, func(m string) string {
+		argsOnce++
+		return "\tif args, ok := ec.args.Get(field.Field); ok {\n\t\tfc.Args = args\n\t\treturn fc, nil\n\t}\n" +
+			strings.TrimSuffix(m, "\treturn fc, nil\n") + "\tec.args.Put(field.Field, fc.Args)\n\treturn fc, nil\n"
+	})
+	if argsOnce == 0 {
+		return "", fmt.Errorf("fastPaths: the field arguments template changed")
+	}
 	const newExec = "\tec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))\n"
 	if strings.Count(src, newExec) != 1 {
 		return "", fmt.Errorf("fastPaths: the Exec template changed")
@@ -403,6 +414,9 @@ var rootContext = regexp.MustCompile(`\n\tctx = graphql\.WithFieldContext\(ctx, 
 
 // childFunc is the Child function of a field context, which captures the executor.
 var childFunc = regexp.MustCompile(`Child: func\(ctx context\.Context, field graphql\.CollectedField\) \(\*graphql\.FieldContext, error\) \{\n\t\t\treturn ec\.(childFields_\w+)\(ctx, field\)\n\t\t\},`)
+
+// fieldArgs is where a field context works out the field's arguments.
+var fieldArgs = regexp.MustCompile(`\tctx = graphql\.WithFieldContext\(ctx, fc\)\n\tif fc\.Args, err = ec\.field_\w+_args\(ctx, field\.ArgumentMap\(ec\.Variables\)\); err != nil \{\n\t\tec\.Error\(ctx, err\)\n\t\treturn fc, err\n\t\}\n\treturn fc, nil\n`)
 
 // execContext is the declaration of the executor's state of one operation.
 const execContext = "type executionContext struct {\n\t*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]\n}"

@@ -1145,6 +1145,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 type executionContext struct {
 	*graphql.ExecutionContextState[ResolverRoot, DirectiveRoot, ComplexityRoot]
 	collected fastexec.FieldsCache // the fields of each selection set, collected once
+	args      fastexec.ArgsCache   // the arguments of each field, worked out once
 	arena     *fastexec.Arena      // the request's, for the values that die with it; nil for none
 }
 
@@ -5198,11 +5199,16 @@ func (ec *executionContext) fieldContext_Mutation_signUp(ctx context.Context, fi
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_signUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5245,11 +5251,16 @@ func (ec *executionContext) fieldContext_Mutation_logIn(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_logIn_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5338,11 +5349,16 @@ func (ec *executionContext) fieldContext_Mutation_createUser(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5385,11 +5401,16 @@ func (ec *executionContext) fieldContext_Mutation_updateUser(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_updateUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5432,11 +5453,16 @@ func (ec *executionContext) fieldContext_Mutation_deleteUser(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5479,11 +5505,16 @@ func (ec *executionContext) fieldContext_Mutation_trackEvent(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_trackEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5526,11 +5557,16 @@ func (ec *executionContext) fieldContext_Mutation_trackEvents(ctx context.Contex
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_trackEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5573,11 +5609,16 @@ func (ec *executionContext) fieldContext_Mutation_createLogEntry(ctx context.Con
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_createLogEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5683,11 +5724,16 @@ func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field g
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5727,11 +5773,16 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5809,11 +5860,16 @@ func (ec *executionContext) fieldContext_Query_eventStats(ctx context.Context, f
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_eventStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5856,11 +5912,16 @@ func (ec *executionContext) fieldContext_Query_funnel(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_funnel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5903,11 +5964,16 @@ func (ec *executionContext) fieldContext_Query_logStats(ctx context.Context, fie
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_logStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5950,11 +6016,16 @@ func (ec *executionContext) fieldContext_Query_events(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -5997,11 +6068,16 @@ func (ec *executionContext) fieldContext_Query_auditEntries(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6044,11 +6120,16 @@ func (ec *executionContext) fieldContext_Query_logEntries(ctx context.Context, f
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_logEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6091,11 +6172,16 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6138,11 +6224,16 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query___type_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6272,11 +6363,16 @@ func (ec *executionContext) fieldContext_Subscription_logEntries(ctx context.Con
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_logEntries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6319,11 +6415,16 @@ func (ec *executionContext) fieldContext_Subscription_events(ctx context.Context
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Subscription_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6503,11 +6604,16 @@ func (ec *executionContext) fieldContext_User_eventStats(ctx context.Context, fi
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_User_eventStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6550,11 +6656,16 @@ func (ec *executionContext) fieldContext_User_events(ctx context.Context, field 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_User_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6597,11 +6708,16 @@ func (ec *executionContext) fieldContext_User_logs(ctx context.Context, field gr
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_User_logs_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -6836,11 +6952,16 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Directive_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -7027,11 +7148,16 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Field_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -7560,11 +7686,16 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_fields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -7677,11 +7808,16 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_enumValues_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 
@@ -7724,11 +7860,16 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 			ec.Error(ctx, err)
 		}
 	}()
+	if args, ok := ec.args.Get(field.Field); ok {
+		fc.Args = args
+		return fc, nil
+	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_inputFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
+	ec.args.Put(field.Field, fc.Args)
 	return fc, nil
 }
 

@@ -109,3 +109,22 @@ func TestArenaBoundsWhatItKeeps(t *testing.T) {
 		t.Errorf("a long list went into the slab's chunks: %d", len(small.chunks))
 	}
 }
+
+// TestArgsCacheKeepsAFieldsArguments: the arguments put for a field are the ones got for it,
+// and only for it.
+func TestArgsCacheKeepsAFieldsArguments(t *testing.T) {
+	var c ArgsCache
+	f, g := &ast.Field{Alias: "events"}, &ast.Field{Alias: "events"}
+	if _, ok := c.Get(f); ok {
+		t.Fatal("an empty cache has arguments")
+	}
+	first := 10
+	c.Put(f, map[string]any{"first": &first})
+	args, ok := c.Get(f)
+	if !ok || args["first"] != &first {
+		t.Errorf("got %v, %v; want the arguments put", args, ok)
+	}
+	if _, ok := c.Get(g); ok {
+		t.Errorf("another field of the same name got the arguments")
+	}
+}

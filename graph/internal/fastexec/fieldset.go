@@ -247,3 +247,31 @@ func (c *FieldsCache) Fields(oc *graphql.OperationContext, sel ast.SelectionSet,
 	c.mu.Unlock()
 	return f
 }
+
+// ArgsCache keeps the arguments of each field of an operation, worked out once: gqlgen works
+// them out again for every parent, so a field under a list of 100 users (User.events) builds
+// the same argument map 100 times. The variables are the operation's, so a field's arguments
+// are the same for all its parents. The maps are shared: they are read, never written (a
+// change, as package limit makes, replaces the field context's map with a copy).
+type ArgsCache struct {
+	mu   sync.RWMutex
+	args map[*ast.Field]map[string]any
+}
+
+// Get returns the arguments kept for field.
+func (c *ArgsCache) Get(field *ast.Field) (map[string]any, bool) {
+	c.mu.RLock()
+	args, ok := c.args[field]
+	c.mu.RUnlock()
+	return args, ok
+}
+
+// Put keeps args, the arguments of field that were worked out without an error.
+func (c *ArgsCache) Put(field *ast.Field, args map[string]any) {
+	c.mu.Lock()
+	if c.args == nil {
+		c.args = map[*ast.Field]map[string]any{}
+	}
+	c.args[field] = args
+	c.mu.Unlock()
+}
