@@ -254,6 +254,16 @@ func (t httpTransport) run(ctx context.Context, exec graphql.GraphExecutor, para
 		}
 		return res, http.StatusOK
 	}
+	if rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
+		// A plain request gets one answer: a subscription's stream needs a transport that
+		// keeps going (and whose lifetime is not the request's, see Do's arena).
+		status := http.StatusOK
+		if media == mediaResponse {
+			status = http.StatusBadRequest
+		}
+		return response{Errors: gqlerror.List{codeError(apierror.BadRequest,
+			"a subscription needs a WebSocket (graphql-transport-ws) or server-sent events (Accept: text/event-stream)")}}, status
+	}
 	if get && rc.Operation != nil && rc.Operation.Operation != ast.Query {
 		// A persisted mutation sent by GET: its document was only known once loaded.
 		return response{Errors: gqlerror.List{codeError(apierror.MethodNotAllowed, "a "+string(rc.Operation.Operation)+" must be sent by POST")}}, http.StatusMethodNotAllowed

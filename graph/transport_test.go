@@ -84,6 +84,8 @@ func TestHTTPProtocol(t *testing.T) {
 		{"validation error, json", "POST", "", js, js, `{"query":"{ nope }"}`, 200, js, "GRAPHQL_VALIDATION_FAILED", false, ""},
 		{"validation error, graphql-response", "POST", "", js, gres, `{"query":"{ nope }"}`, 400, gres, "GRAPHQL_VALIDATION_FAILED", false, ""},
 		{"coercion error, graphql-response", "POST", "", js, gres, `{"query":"query($id: ID!) { node(id: $id) { id } }","variables":{"id":{}}}`, 400, gres, "BAD_USER_INPUT", false, ""},
+		{"subscription by POST", "POST", "", js, "", `{"query":"subscription { logEntries { cursor } }"}`, 200, js, "BAD_REQUEST", false, ""},
+		{"subscription by POST, graphql-response", "POST", "", js, gres, `{"query":"subscription { logEntries { cursor } }"}`, 400, gres, "BAD_REQUEST", false, ""},
 		{"bad token", "POST", "", js, gres, `{"query":"{ me { id } }"}`, 401, gres, "UNAUTHENTICATED", false, ""},
 		{"batch over BATCH_MAX", "POST", "", js, "", "[" + strings.Repeat(`{"query":"{ __typename }"},`, graph.DefaultBatchMax) + `{"query":"{ __typename }"}]`, 400, js, "BAD_REQUEST", false, ""},
 	}
