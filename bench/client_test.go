@@ -3,8 +3,12 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,20 +30,30 @@ func request(b *testing.B, doc string, vars map[string]any) []byte {
 // writes "errors" first), so that no benchmark goes on timing an error page.
 func (d *dataset) post(b *testing.B, body []byte, buf *bytes.Buffer) []byte {
 	b.Helper()
+	raw, err := d.send(body, buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
+}
+
+// send is post for goroutines other than the benchmark's, which may not fail b: it returns
+// what post would fail b with.
+func (d *dataset) send(body []byte, buf *bytes.Buffer) ([]byte, error) {
 	res, err := d.client.Post(d.srv.URL, "application/json", bytes.NewReader(body))
 	if err != nil {
-		b.Fatalf("POST: %v", err)
+		return nil, fmt.Errorf("POST: %w", err)
 	}
 	buf.Reset()
 	_, err = buf.ReadFrom(res.Body)
 	res.Body.Close()
 	if err != nil {
-		b.Fatalf("read response: %v", err)
+		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if res.StatusCode != http.StatusOK || bytes.HasPrefix(buf.Bytes(), []byte(`{"errors"`)) {
-		b.Fatalf("got status %d, want 200 without errors:\n%.2000s", res.StatusCode, buf.Bytes())
+		return nil, fmt.Errorf("got status %d, want 200 without errors:\n%.2000s", res.StatusCode, buf.Bytes())
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 // verify sends body once, before the timed loop, and decodes the data of the response into
@@ -76,6 +90,55 @@ func (d *dataset) run(b *testing.B, next func() []byte) {
 	for b.Loop() {
 		d.post(b, next(), &buf)
 	}
+	d.report(b, opened)
+}
+
+// runClients is run with clients goroutines, each sending next(i) for its share of the
+// b.N operations as soon as its previous one is answered: throughput under concurrent
+// callers. Besides run's figures it reports unit+"/s": the units (events, rows) that the
+// operations carry, unitsPerOp each, per second of wall time. With one client it is run
+// itself, on the benchmark's goroutine.
+func (d *dataset) runClients(b *testing.B, clients, unitsPerOp int, unit string, next func(i int) []byte) {
+	b.Helper()
+	if clients == 1 {
+		i := 0
+		d.run(b, func() []byte {
+			i++
+			return next(i)
+		})
+		b.ReportMetric(float64(b.N*unitsPerOp)/b.Elapsed().Seconds(), unit+"/s")
+		return
+	}
+	b.ReportAllocs()
+	d.count.reset()
+	opened := d.opened()
+	var taken atomic.Int64
+	errs := make([]error, clients)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			var buf bytes.Buffer
+			for {
+				i := taken.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if _, err := d.send(next(int(i)), &buf); err != nil {
+					errs[c] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err := errors.Join(errs...); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*unitsPerOp)/elapsed.Seconds(), unit+"/s")
 	d.report(b, opened)
 }
 
