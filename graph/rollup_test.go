@@ -320,6 +320,53 @@ func TestRollupRebuild(t *testing.T) {
 	}
 }
 
+// TestRollupsFollowUpdates: UPDATEs of events move their counts from the old hour, name and
+// user to the new ones, remove the groups they empty, and leave the rollups as they were when
+// they change nothing the rollups hold.
+func TestRollupsFollowUpdates(t *testing.T) {
+	t.Parallel()
+	testdb.RequirePostgres(t, true)
+	e := newEnv(t, config.Postgres)
+	seed(t, e, fixture{users: 5, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+	insertEvents(t, e, statsEvents())
+	insertEvents(t, e, rollupEvents(rand.New(rand.NewPCG(19, 19)), 300))
+	ctx := context.Background()
+	db := e.set.Get("analytics").SQL
+	groups := func() (n int) {
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM event_hour_users`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := groups()
+	for _, c := range []struct{ name, update string }{
+		{"later by three hours", `UPDATE events SET occurred_at = occurred_at + interval '3 hours' WHERE user_id = '` + userID(1).String() + `'`},
+		{"renamed", `UPDATE events SET name = 'renamed' WHERE name = 'checkout'`},
+		{"to another user", `UPDATE events SET user_id = '` + userID(4).String() + `' WHERE user_id = '` + userID(2).String() + `'`},
+		{"nothing the rollups hold", `UPDATE events SET properties = '{"path": "/updated"}'`},
+		{"no row", `UPDATE events SET name = 'none' WHERE false`},
+	} {
+		if _, err := db.ExecContext(ctx, c.update); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if d := rollupDiff(t, e); d != "" {
+			t.Fatalf("after an UPDATE %s, the rollups differ from the events:\n%s", c.name, d)
+		}
+	}
+	var empty int
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM event_hour_users WHERE count <= 0) + (SELECT count(*) FROM event_hour_counts WHERE count <= 0)`).Scan(&empty); err != nil {
+		t.Fatal(err)
+	}
+	if empty != 0 {
+		t.Errorf("%d groups of no event are left in the rollups", empty)
+	}
+	// Some of user 2's groups shared their hour and name with one of user 4's and merged
+	// into it: the groups are fewer, unless the emptied ones were kept.
+	if after := groups(); after >= before {
+		t.Errorf("%d user groups after moving user 2's events to user 4, %d before: the emptied ones were kept", after, before)
+	}
+}
+
 // TestRollupsOnlyForNamePredicates: a where on the name alone reads the rollups; one on
 // anything else (even nested in and/or/not) reads the events, and the totals agree.
 func TestRollupsOnlyForNamePredicates(t *testing.T) {
