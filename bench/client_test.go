@@ -95,50 +95,55 @@ func (d *dataset) run(b *testing.B, next func() []byte) {
 
 // runClients is run with clients goroutines, each sending next(i) for its share of the
 // b.N operations as soon as its previous one is answered: throughput under concurrent
-// callers. Besides run's figures it reports unit+"/s": the units (events, rows) that the
-// operations carry, unitsPerOp each, per second of wall time. With one client it is run
-// itself, on the benchmark's goroutine.
+// callers; with one client, the benchmark's goroutine sends them one after the other, as run
+// does. Besides run's figures it reports unit+"/s": the units (events, rows) that the
+// operations carry, unitsPerOp each, per second of wall time; and the CPU per operation of
+// this process and of PostgreSQL (cpuNow).
 func (d *dataset) runClients(b *testing.B, clients, unitsPerOp int, unit string, next func(i int) []byte) {
 	b.Helper()
-	if clients == 1 {
-		i := 0
-		d.run(b, func() []byte {
-			i++
-			return next(i)
-		})
-		b.ReportMetric(float64(b.N*unitsPerOp)/b.Elapsed().Seconds(), unit+"/s")
-		return
-	}
 	b.ReportAllocs()
 	d.count.reset()
 	opened := d.opened()
-	var taken atomic.Int64
-	errs := make([]error, clients)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for c := range clients {
-		wg.Go(func() {
-			var buf bytes.Buffer
-			for {
-				i := taken.Add(1)
-				if i > int64(b.N) {
-					return
+	cpu := d.cpuNow(b)
+	var elapsed time.Duration
+	if clients == 1 {
+		var buf bytes.Buffer
+		i := 0
+		for b.Loop() {
+			i++
+			d.post(b, next(i), &buf)
+		}
+		elapsed = b.Elapsed()
+	} else {
+		var taken atomic.Int64
+		errs := make([]error, clients)
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		start := time.Now()
+		for c := range clients {
+			wg.Go(func() {
+				var buf bytes.Buffer
+				for {
+					i := taken.Add(1)
+					if i > int64(b.N) {
+						return
+					}
+					if _, err := d.send(next(int(i)), &buf); err != nil {
+						errs[c] = err
+						return
+					}
 				}
-				if _, err := d.send(next(int(i)), &buf); err != nil {
-					errs[c] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err := errors.Join(errs...); err != nil {
-		b.Fatal(err)
+			})
+		}
+		wg.Wait()
+		elapsed = time.Since(start)
+		b.StopTimer()
+		if err := errors.Join(errs...); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportMetric(float64(b.N*unitsPerOp)/elapsed.Seconds(), unit+"/s")
+	d.reportCPU(b, cpu)
 	d.report(b, opened)
 }
 
