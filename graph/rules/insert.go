@@ -1,8 +1,10 @@
 package rules
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/google/uuid"
 	"github.com/lib/pq"
 )
 
@@ -56,6 +59,15 @@ type column struct {
 	values      strings.Builder
 }
 
+// encoder writes the elements of an unnest insert's arrays, with the scratch space it reuses
+// from one value to the next: a JSON value is encoded into json, a time formatted into
+// scratch, so that the only copy of either is the one in the array's text.
+type encoder struct {
+	json    bytes.Buffer
+	enc     *json.Encoder
+	scratch []byte
+}
+
 // unnestInsert builds insertRows's statement, or reports that specs need ent's INSERT.
 func unnestInsert(specs []*sqlgraph.CreateSpec) (string, []any, bool) {
 	if len(specs) == 0 || specs[0].ID == nil || specs[0].Schema != "" {
@@ -83,15 +95,17 @@ func unnestInsert(specs []*sqlgraph.CreateSpec) (string, []any, bool) {
 		c.values.WriteByte('{')
 	}
 	set := make([]bool, len(cols))
+	e := &encoder{}
+	e.enc = json.NewEncoder(&e.json)
 	for i, s := range specs {
 		clear(set)
-		if !appendValue(&cols[0].values, i, s.ID.Type, s.ID.Value) {
+		if !e.appendValue(&cols[0].values, i, s.ID.Type, s.ID.Value) {
 			return "", nil, false
 		}
 		set[0] = true
 		for _, f := range s.Fields {
 			j := index[f.Column]
-			if set[j] || !appendValue(&cols[j].values, i, f.Type, f.Value) {
+			if set[j] || !e.appendValue(&cols[j].values, i, f.Type, f.Value) {
 				return "", nil, false
 			}
 			set[j] = true
@@ -132,17 +146,24 @@ func unnestInsert(specs []*sqlgraph.CreateSpec) (string, []any, bool) {
 
 // appendValue appends the i-th element of an array literal: v as lib/pq would send it as a
 // parameter, quoted, or NULL. It reports false for a value it cannot write.
-func appendValue(b *strings.Builder, i int, t field.Type, v any) bool {
+func (e *encoder) appendValue(b *strings.Builder, i int, t field.Type, v any) bool {
 	if i > 0 {
 		b.WriteByte(',')
 	}
 	if t == field.TypeJSON {
-		// As sqlgraph does for ent's INSERT: a JSON field is marshalled whatever its value.
-		buf, err := json.Marshal(v)
-		if err != nil {
+		// As sqlgraph does for ent's INSERT: a JSON field is marshalled whatever its value,
+		// by encoding/json (an Encoder writes what Marshal returns, and a newline).
+		e.json.Reset()
+		if err := e.enc.Encode(v); err != nil {
 			return false
 		}
-		appendQuoted(b, string(buf))
+		appendQuotedBytes(b, bytes.TrimSuffix(e.json.Bytes(), []byte("\n")))
+		return true
+	}
+	if id, ok := v.(uuid.UUID); ok {
+		// The text of its Value, written in place: hex digits and hyphens need no quotes.
+		e.scratch = appendUUID(e.scratch[:0], id)
+		b.Write(e.scratch)
 		return true
 	}
 	if valuer, ok := v.(driver.Valuer); ok {
@@ -158,7 +179,8 @@ func appendValue(b *strings.Builder, i int, t field.Type, v any) bool {
 	case string:
 		appendQuoted(b, v)
 	case time.Time:
-		appendQuoted(b, string(pq.FormatTimestamp(v)))
+		e.scratch = appendTimestamp(e.scratch[:0], v)
+		appendQuotedBytes(b, e.scratch)
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	case int:
@@ -175,6 +197,30 @@ func appendValue(b *strings.Builder, i int, t field.Type, v any) bool {
 	return true
 }
 
+// appendUUID appends id's text form, as id.String() writes it.
+func appendUUID(dst []byte, id uuid.UUID) []byte {
+	var buf [36]byte
+	hex.Encode(buf[0:8], id[0:4])
+	buf[8] = '-'
+	hex.Encode(buf[9:13], id[4:6])
+	buf[13] = '-'
+	hex.Encode(buf[14:18], id[6:8])
+	buf[18] = '-'
+	hex.Encode(buf[19:23], id[8:10])
+	buf[23] = '-'
+	hex.Encode(buf[24:], id[10:])
+	return append(dst, buf[:]...)
+}
+
+// appendTimestamp appends t as pq.FormatTimestamp writes it. The usual time, of a year after
+// 0 in a zone of whole minutes, is formatted in place; the rest by lib/pq.
+func appendTimestamp(dst []byte, t time.Time) []byte {
+	if _, offset := t.Zone(); t.Year() <= 0 || offset%60 != 0 {
+		return append(dst, pq.FormatTimestamp(t)...)
+	}
+	return t.AppendFormat(dst, "2006-01-02 15:04:05.999999999Z07:00")
+}
+
 // appendQuoted appends s as a quoted element of a PostgreSQL array literal.
 func appendQuoted(b *strings.Builder, s string) {
 	b.WriteByte('"')
@@ -189,5 +235,22 @@ func appendQuoted(b *strings.Builder, s string) {
 		s = s[k+1:]
 	}
 	b.WriteString(s)
+	b.WriteByte('"')
+}
+
+// appendQuotedBytes is appendQuoted for bytes, which it does not copy to a string first.
+func appendQuotedBytes(b *strings.Builder, s []byte) {
+	b.WriteByte('"')
+	for {
+		k := bytes.IndexAny(s, `"\`)
+		if k < 0 {
+			break
+		}
+		b.Write(s[:k])
+		b.WriteByte('\\')
+		b.WriteByte(s[k])
+		s = s[k+1:]
+	}
+	b.Write(s)
 	b.WriteByte('"')
 }

@@ -2,9 +2,15 @@ package rules
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
+	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
 	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/event"
@@ -133,5 +139,99 @@ func TestInsertRowsAllOrNothing(t *testing.T) {
 				t.Errorf("stored %d events, want %d", n, MaxBatch)
 			}
 		})
+	}
+}
+
+// TestUnnestInsertValues: the arrays hold each value as lib/pq would send it as a parameter
+// of ent's INSERT: a UUID's String, a time as pq.FormatTimestamp writes it (in any zone, BC
+// included), JSON as json.Marshal writes it, quotes and backslashes escaped.
+func TestUnnestInsertValues(t *testing.T) {
+	ids := []uuid.UUID{uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewRandom())}
+	oddZone := time.FixedZone("odd", 5*3600+30*60+7)
+	times := []time.Time{
+		time.Date(2026, 11, 29, 4, 5, 6, 123456789, time.UTC),
+		time.Date(2026, 3, 29, 1, 59, 59, 0, time.FixedZone("IST", 5*3600+30*60)),
+		time.Date(1900, 1, 1, 0, 0, 0, 0, oddZone),
+		time.Date(-44, 3, 15, 12, 0, 0, 0, time.UTC),
+	}
+	props := []map[string]any{
+		{"html": "<a href=\"x\">&</a>", "path": `C:\dir`, "n": 1.5, "nested": map[string]any{"b": true, "a": nil}},
+		nil,
+	}
+	var specs []*sqlgraph.CreateSpec
+	wantID, wantTime, wantJSON := []string{}, []string{}, []string{}
+	for i := range 4 {
+		id := ids[i%len(ids)]
+		if i >= len(ids) {
+			id = uuid.Must(uuid.NewV7())
+		}
+		p := props[i%len(props)]
+		specs = append(specs, &sqlgraph.CreateSpec{
+			Table: event.Table,
+			ID:    &sqlgraph.FieldSpec{Column: event.FieldID, Type: field.TypeUUID, Value: id},
+			Fields: []*sqlgraph.FieldSpec{
+				{Column: event.FieldOccurredAt, Type: field.TypeTime, Value: times[i]},
+				{Column: event.FieldProperties, Type: field.TypeJSON, Value: p},
+			},
+		})
+		js, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantID = append(wantID, id.String())
+		wantTime = append(wantTime, quoted(string(pq.FormatTimestamp(times[i]))))
+		wantJSON = append(wantJSON, quoted(string(js)))
+	}
+	query, args, ok := unnestInsert(specs)
+	if !ok {
+		t.Fatal("unnestInsert refused the specs")
+	}
+	for i, want := range []string{
+		"{" + strings.Join(wantID, ",") + "}",
+		"{" + strings.Join(wantTime, ",") + "}",
+		"{" + strings.Join(wantJSON, ",") + "}",
+	} {
+		if args[i] != want {
+			t.Errorf("%s\narray %d:\n got %s\nwant %s", query, i, args[i], want)
+		}
+	}
+}
+
+// quoted is s as a quoted element of an array literal, escaped one character at a time.
+func quoted(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r == '"' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// BenchmarkUnnestInsert1000 builds the statement of a batch of MaxBatch events, as
+// trackEvents sends it: ids, users, names, properties and times.
+func BenchmarkUnnestInsert1000(b *testing.B) {
+	specs := make([]*sqlgraph.CreateSpec, MaxBatch)
+	at := time.Now().UTC()
+	for i := range specs {
+		specs[i] = &sqlgraph.CreateSpec{
+			Table: event.Table,
+			ID:    &sqlgraph.FieldSpec{Column: event.FieldID, Type: field.TypeUUID, Value: uuid.Must(uuid.NewV7())},
+			Fields: []*sqlgraph.FieldSpec{
+				{Column: event.FieldUserID, Type: field.TypeUUID, Value: uuid.Must(uuid.NewV7())},
+				{Column: event.FieldName, Type: field.TypeString, Value: "bench_track"},
+				{Column: event.FieldProperties, Type: field.TypeJSON, Value: map[string]any{"batch": 1.0, "seq": float64(i)}},
+				{Column: event.FieldOccurredAt, Type: field.TypeTime, Value: at},
+			},
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, ok := unnestInsert(specs); !ok {
+			b.Fatal("unnestInsert refused the specs")
+		}
 	}
 }
