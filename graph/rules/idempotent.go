@@ -6,7 +6,6 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
-	"github.com/lib/pq"
 
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/predicate"
@@ -165,7 +164,8 @@ func equalIDs(a, b *uuid.UUID) bool {
 
 // idIn is the predicate "id is one of ids", for any type (every key column is id): on
 // PostgreSQL with one array parameter (id = ANY($1)) rather than ent's IN list of one
-// parameter per id, up to MaxBatch of them.
+// parameter per id, up to MaxBatch of them. The parameter is the array's text, written at
+// once (uuidArray), as pq.StringArray would send it from a string per id.
 func idIn(ids []uuid.UUID) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		if s.Dialect() != dialect.Postgres {
@@ -176,12 +176,22 @@ func idIn(ids []uuid.UUID) func(*sql.Selector) {
 			s.Where(sql.In(s.C("id"), vs...))
 			return
 		}
-		list := make(pq.StringArray, len(ids))
-		for i, id := range ids {
-			list[i] = id.String()
-		}
 		s.Where(sql.P(func(b *sql.Builder) {
-			b.Ident(s.C("id")).WriteString(" = ANY(").Arg(list).WriteString("::uuid[])")
+			b.Ident(s.C("id")).WriteString(" = ANY(").Arg(uuidArray(ids)).WriteString("::uuid[])")
 		}))
 	}
+}
+
+// uuidArray is the text of ids as a PostgreSQL array literal: {id,id,...}. UUIDs need no
+// quotes in it.
+func uuidArray(ids []uuid.UUID) string {
+	buf := make([]byte, 0, 2+len(ids)*37)
+	buf = append(buf, '{')
+	for i, id := range ids {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendUUID(buf, id)
+	}
+	return string(append(buf, '}'))
 }

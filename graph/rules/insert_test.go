@@ -235,3 +235,22 @@ func BenchmarkUnnestInsert1000(b *testing.B) {
 		}
 	}
 }
+
+// TestUUIDArray: the array literal of idIn reads back as the ids' text, in order.
+func TestUUIDArray(t *testing.T) {
+	for _, n := range []int{0, 1, 3} {
+		ids := make([]uuid.UUID, n)
+		want := make([]string, n)
+		for i := range ids {
+			ids[i] = uuid.Must(uuid.NewV7())
+			want[i] = ids[i].String()
+		}
+		var got pq.StringArray
+		if err := got.Scan(uuidArray(ids)); err != nil {
+			t.Fatalf("%d ids: %s: %v", n, uuidArray(ids), err)
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") || len(got) != n {
+			t.Errorf("%d ids: got %q, want %q", n, got, want)
+		}
+	}
+}
