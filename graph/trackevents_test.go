@@ -13,6 +13,7 @@ import (
 	"github.com/multidb/multidb/ent/analytics"
 	"github.com/multidb/multidb/ent/analytics/event"
 	"github.com/multidb/multidb/graph/rules"
+	"github.com/multidb/multidb/internal/config"
 	"github.com/multidb/multidb/schema/mixin"
 )
 
@@ -224,4 +225,40 @@ func TestTrackEventsStorage(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestTrackEventsInputErrorPaths: a value of an input field that its scalar refuses is
+// reported on the path of that field, within the element of the list that holds it, and
+// nothing is stored.
+func TestTrackEventsInputErrorPaths(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, e *env) {
+		seed(t, e, fixture{users: 2, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+		for _, c := range []struct{ field, value, path string }{
+			{"userID", "not-a-uuid", "trackEvents.inputs.1.userID"},
+			{"occurredAt", "yesterday", "trackEvents.inputs.1.occurredAt"},
+		} {
+			inputs := []map[string]any{{"userID": userID(1), "name": "ok"}, {"userID": userID(1), "name": "bad"}}
+			inputs[1][c.field] = c.value
+			r := e.do(t, trackWithIDs, map[string]any{"inputs": inputs})
+			if len(r.Errors) != 1 {
+				t.Fatalf("%s: got errors %+v, want one", c.field, r.Errors)
+			}
+			if got := r.Errors[0].path(); got != c.path {
+				t.Errorf("%s: got path %q, want %q", c.field, got, c.path)
+			}
+		}
+		if n, _ := e.set.Analytics.Event.Query().Count(context.Background()); n != 0 {
+			t.Errorf("%d events stored from refused calls", n)
+		}
+	})
+}
+
+// TestNestedInputErrorPath: in input objects within input objects, the refused value is
+// reported on its whole path.
+func TestNestedInputErrorPath(t *testing.T) {
+	e := newEnv(t, config.SQLite)
+	seed(t, e, fixture{users: 1, events: func(int) int { return 0 }, logs: func(int) int { return 0 }})
+	e.wantError(t, `query($w: EventWhereInput) { events(first: 1, where: $w) { totalCount } }`,
+		map[string]any{"w": map[string]any{"not": map[string]any{"and": []any{map[string]any{"name": "a"}, map[string]any{"userIDIn": []any{userID(1), "bad"}}}}}},
+		"BAD_USER_INPUT", "events.where.not.and.1.userIDIn.1")
 }

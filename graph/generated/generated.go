@@ -7958,16 +7958,18 @@ func (ec *executionContext) unmarshalInputAuditEntryOrder(ctx context.Context, o
 		}
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+				_, err = ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 				return it, err
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNAuditEntryOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryOrderField(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+				_, err = ec.unmarshalNAuditEntryOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryOrderField(ctx, v)
 				return it, err
 			}
 			it.Field = data
@@ -7994,10 +7996,7 @@ func (ec *executionContext) unmarshalInputAuditEntryWhereInput(ctx context.Conte
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "actorID", "actorIDNEQ", "actorIDIn", "actorIDNotIn", "actorIDGT", "actorIDGTE", "actorIDLT", "actorIDLTE", "actorIDIsNil", "actorIDNotNil", "role", "roleNEQ", "roleIn", "roleNotIn", "roleGT", "roleGTE", "roleLT", "roleLTE", "roleContains", "roleHasPrefix", "roleHasSuffix", "roleIsNil", "roleNotNil", "roleEqualFold", "roleContainsFold", "operation", "operationNEQ", "operationIn", "operationNotIn", "operationGT", "operationGTE", "operationLT", "operationLTE", "operationContains", "operationHasPrefix", "operationHasSuffix", "operationEqualFold", "operationContainsFold", "outcome", "outcomeNEQ", "outcomeIn", "outcomeNotIn", "outcomeGT", "outcomeGTE", "outcomeLT", "outcomeLTE", "outcomeContains", "outcomeHasPrefix", "outcomeHasSuffix", "outcomeEqualFold", "outcomeContainsFold", "target", "targetNEQ", "targetIn", "targetNotIn", "targetGT", "targetGTE", "targetLT", "targetLTE", "targetContains", "targetHasPrefix", "targetHasSuffix", "targetIsNil", "targetNotNil", "targetEqualFold", "targetContainsFold", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDIsNil", "requestIDNotNil", "requestIDEqualFold", "requestIDContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
 	for _, k := range fieldsInOrder {
@@ -8007,702 +8006,802 @@ func (ec *executionContext) unmarshalInputAuditEntryWhereInput(ctx context.Conte
 		}
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOAuditEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryWhereInput(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+				_, err = ec.unmarshalOAuditEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryWhereInput(ctx, v)
 				return it, err
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOAuditEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+				_, err = ec.unmarshalOAuditEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOAuditEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+				_, err = ec.unmarshalOAuditEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐAuditEntryWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLTE = data
 		case "actorID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
 			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
+				_, err = ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
 			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
+				_, err = ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ActorIDLTE = data
 		case "actorIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIsNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.ActorIDIsNil = data
 		case "actorIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.ActorIDNotNil = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Role = data
 		case "roleNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleNEQ = data
 		case "roleIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.RoleIn = data
 		case "roleNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.RoleNotIn = data
 		case "roleGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleGT = data
 		case "roleGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleGTE = data
 		case "roleLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleLT = data
 		case "roleLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleLTE = data
 		case "roleContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleContains = data
 		case "roleHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleHasPrefix = data
 		case "roleHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleHasSuffix = data
 		case "roleIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIsNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.RoleIsNil = data
 		case "roleNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.RoleNotNil = data
 		case "roleEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleEqualFold = data
 		case "roleContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RoleContainsFold = data
 		case "operation":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operation"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operation"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Operation = data
 		case "operationNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationNEQ = data
 		case "operationIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.OperationIn = data
 		case "operationNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.OperationNotIn = data
 		case "operationGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationGT = data
 		case "operationGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationGTE = data
 		case "operationLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationLT = data
 		case "operationLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationLTE = data
 		case "operationContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationContains = data
 		case "operationHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationHasPrefix = data
 		case "operationHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationHasSuffix = data
 		case "operationEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationEqualFold = data
 		case "operationContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("operationContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OperationContainsFold = data
 		case "outcome":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Outcome = data
 		case "outcomeNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeNEQ = data
 		case "outcomeIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.OutcomeIn = data
 		case "outcomeNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.OutcomeNotIn = data
 		case "outcomeGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeGT = data
 		case "outcomeGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeGTE = data
 		case "outcomeLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeLT = data
 		case "outcomeLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeLTE = data
 		case "outcomeContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeContains = data
 		case "outcomeHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeHasPrefix = data
 		case "outcomeHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeHasSuffix = data
 		case "outcomeEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeEqualFold = data
 		case "outcomeContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcomeContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.OutcomeContainsFold = data
 		case "target":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("target"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Target = data
 		case "targetNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetNEQ = data
 		case "targetIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.TargetIn = data
 		case "targetNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.TargetNotIn = data
 		case "targetGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetGT = data
 		case "targetGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetGTE = data
 		case "targetLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetLT = data
 		case "targetLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetLTE = data
 		case "targetContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetContains = data
 		case "targetHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetHasPrefix = data
 		case "targetHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetHasSuffix = data
 		case "targetIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetIsNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.TargetIsNil = data
 		case "targetNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetNotNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.TargetNotNil = data
 		case "targetEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetEqualFold = data
 		case "targetContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.TargetContainsFold = data
 		case "requestID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestID"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestID = data
 		case "requestIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDNEQ = data
 		case "requestIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.RequestIDIn = data
 		case "requestIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.RequestIDNotIn = data
 		case "requestIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDGT = data
 		case "requestIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDGTE = data
 		case "requestIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDLT = data
 		case "requestIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDLTE = data
 		case "requestIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDContains = data
 		case "requestIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDHasPrefix = data
 		case "requestIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDHasSuffix = data
 		case "requestIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIsNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.RequestIDIsNil = data
 		case "requestIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.RequestIDNotNil = data
 		case "requestIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDEqualFold = data
 		case "requestIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDContainsFold = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtLTE = data
@@ -8729,10 +8828,7 @@ func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, 
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"userID", "name", "properties", "occurredAt"}
 	for _, k := range fieldsInOrder {
@@ -8742,30 +8838,34 @@ func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, 
 		}
 		switch k {
 		case "userID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
 			data, err := ec.unmarshalNUUID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
+				_, err = ec.unmarshalNUUID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserID = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+				_, err = ec.unmarshalNString2string(ctx, v)
 				return it, err
 			}
 			it.Name = data
 		case "properties":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("properties"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("properties"))
+				_, err = ec.unmarshalOMap2map(ctx, v)
 				return it, err
 			}
 			it.Properties = data
 		case "occurredAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAt = data
@@ -8792,10 +8892,7 @@ func (ec *executionContext) unmarshalInputCreateLogEntryInput(ctx context.Contex
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"level", "message", "fields", "userID", "requestID", "createdAt"}
 	for _, k := range fieldsInOrder {
@@ -8805,44 +8902,50 @@ func (ec *executionContext) unmarshalInputCreateLogEntryInput(ctx context.Contex
 		}
 		switch k {
 		case "level":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
 			data, err := ec.unmarshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+				_, err = ec.unmarshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, v)
 				return it, err
 			}
 			it.Level = data
 		case "message":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+				_, err = ec.unmarshalNString2string(ctx, v)
 				return it, err
 			}
 			it.Message = data
 		case "fields":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
 			data, err := ec.unmarshalOMap2map(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fields"))
+				_, err = ec.unmarshalOMap2map(ctx, v)
 				return it, err
 			}
 			it.Fields = data
 		case "userID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserID = data
 		case "requestID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestID"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestID = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAt = data
@@ -8869,10 +8972,7 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"email", "name", "role"}
 	for _, k := range fieldsInOrder {
@@ -8882,23 +8982,26 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 		}
 		switch k {
 		case "email":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+				_, err = ec.unmarshalNString2string(ctx, v)
 				return it, err
 			}
 			it.Email = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalNString2string(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+				_, err = ec.unmarshalNString2string(ctx, v)
 				return it, err
 			}
 			it.Name = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+				_, err = ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 				return it, err
 			}
 			it.Role = data
@@ -8925,10 +9028,7 @@ func (ec *executionContext) unmarshalInputEventGroup(ctx context.Context, obj an
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"by", "path"}
 	for _, k := range fieldsInOrder {
@@ -8938,16 +9038,18 @@ func (ec *executionContext) unmarshalInputEventGroup(ctx context.Context, obj an
 		}
 		switch k {
 		case "by":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("by"))
 			data, err := ec.unmarshalNEventGroupBy2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupBy(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("by"))
+				_, err = ec.unmarshalNEventGroupBy2githubᚗcomᚋmultidbᚋmultidbᚋgraphᚋmodelᚐEventGroupBy(ctx, v)
 				return it, err
 			}
 			it.By = data
 		case "path":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("path"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Path = data
@@ -8991,16 +9093,18 @@ func (ec *executionContext) unmarshalInputEventOrder(ctx context.Context, obj an
 		}
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+				_, err = ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 				return it, err
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventOrderField(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+				_, err = ec.unmarshalNEventOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventOrderField(ctx, v)
 				return it, err
 			}
 			it.Field = data
@@ -9027,10 +9131,7 @@ func (ec *executionContext) unmarshalInputEventWhereInput(ctx context.Context, o
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "occurredAt", "occurredAtNEQ", "occurredAtIn", "occurredAtNotIn", "occurredAtGT", "occurredAtGTE", "occurredAtLT", "occurredAtLTE"}
 	for _, k := range fieldsInOrder {
@@ -9040,282 +9141,322 @@ func (ec *executionContext) unmarshalInputEventWhereInput(ctx context.Context, o
 		}
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+				_, err = ec.unmarshalOEventWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInput(ctx, v)
 				return it, err
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOEventWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+				_, err = ec.unmarshalOEventWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOEventWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+				_, err = ec.unmarshalOEventWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋanalyticsᚐEventWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLTE = data
 		case "userID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserID = data
 		case "userIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNEQ"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNEQ"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDNEQ = data
 		case "userIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIn"))
 			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIn"))
+				_, err = ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.UserIDIn = data
 		case "userIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotIn"))
 			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotIn"))
+				_, err = ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.UserIDNotIn = data
 		case "userIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGT"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGT"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDGT = data
 		case "userIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGTE"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGTE"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDGTE = data
 		case "userIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLT"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLT"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDLT = data
 		case "userIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLTE"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLTE"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDLTE = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameContainsFold = data
 		case "occurredAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAt = data
 		case "occurredAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNEQ"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAtNEQ = data
 		case "occurredAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.OccurredAtIn = data
 		case "occurredAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtNotIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.OccurredAtNotIn = data
 		case "occurredAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAtGT = data
 		case "occurredAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtGTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAtGTE = data
 		case "occurredAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAtLT = data
 		case "occurredAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occurredAtLTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.OccurredAtLTE = data
@@ -9359,16 +9500,18 @@ func (ec *executionContext) unmarshalInputLogEntryOrder(ctx context.Context, obj
 		}
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+				_, err = ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 				return it, err
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNLogEntryOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryOrderField(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+				_, err = ec.unmarshalNLogEntryOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryOrderField(ctx, v)
 				return it, err
 			}
 			it.Field = data
@@ -9395,10 +9538,7 @@ func (ec *executionContext) unmarshalInputLogEntryWhereInput(ctx context.Context
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "level", "levelNEQ", "levelIn", "levelNotIn", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDIsNil", "userIDNotNil", "requestID", "requestIDNEQ", "requestIDIn", "requestIDNotIn", "requestIDGT", "requestIDGTE", "requestIDLT", "requestIDLTE", "requestIDContains", "requestIDHasPrefix", "requestIDHasSuffix", "requestIDIsNil", "requestIDNotNil", "requestIDEqualFold", "requestIDContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
 	for _, k := range fieldsInOrder {
@@ -9408,429 +9548,490 @@ func (ec *executionContext) unmarshalInputLogEntryWhereInput(ctx context.Context
 		}
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOLogEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInput(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+				_, err = ec.unmarshalOLogEntryWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInput(ctx, v)
 				return it, err
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOLogEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+				_, err = ec.unmarshalOLogEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOLogEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+				_, err = ec.unmarshalOLogEntryWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚐLogEntryWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLTE = data
 		case "level":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
 			data, err := ec.unmarshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+				_, err = ec.unmarshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, v)
 				return it, err
 			}
 			it.Level = data
 		case "levelNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levelNEQ"))
 			data, err := ec.unmarshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levelNEQ"))
+				_, err = ec.unmarshalOLogEntryLevel2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevel(ctx, v)
 				return it, err
 			}
 			it.LevelNEQ = data
 		case "levelIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levelIn"))
 			data, err := ec.unmarshalOLogEntryLevel2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevelᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levelIn"))
+				_, err = ec.unmarshalOLogEntryLevel2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevelᚄ(ctx, v)
 				return it, err
 			}
 			it.LevelIn = data
 		case "levelNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levelNotIn"))
 			data, err := ec.unmarshalOLogEntryLevel2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevelᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levelNotIn"))
+				_, err = ec.unmarshalOLogEntryLevel2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋlogsᚋlogentryᚐLevelᚄ(ctx, v)
 				return it, err
 			}
 			it.LevelNotIn = data
 		case "message":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Message = data
 		case "messageNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageNEQ = data
 		case "messageIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.MessageIn = data
 		case "messageNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.MessageNotIn = data
 		case "messageGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageGT = data
 		case "messageGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageGTE = data
 		case "messageLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageLT = data
 		case "messageLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageLTE = data
 		case "messageContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageContains = data
 		case "messageHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageHasPrefix = data
 		case "messageHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageHasSuffix = data
 		case "messageEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageEqualFold = data
 		case "messageContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("messageContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.MessageContainsFold = data
 		case "userID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userID"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserID = data
 		case "userIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNEQ"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNEQ"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDNEQ = data
 		case "userIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIn"))
 			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIn"))
+				_, err = ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.UserIDIn = data
 		case "userIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotIn"))
 			data, err := ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotIn"))
+				_, err = ec.unmarshalOUUID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.UserIDNotIn = data
 		case "userIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGT"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGT"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDGT = data
 		case "userIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGTE"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDGTE"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDGTE = data
 		case "userIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLT"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLT"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDLT = data
 		case "userIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLTE"))
 			data, err := ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDLTE"))
+				_, err = ec.unmarshalOUUID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.UserIDLTE = data
 		case "userIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIsNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.UserIDIsNil = data
 		case "userIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.UserIDNotNil = data
 		case "requestID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestID"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestID"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestID = data
 		case "requestIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDNEQ = data
 		case "requestIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.RequestIDIn = data
 		case "requestIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.RequestIDNotIn = data
 		case "requestIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDGT = data
 		case "requestIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDGTE = data
 		case "requestIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDLT = data
 		case "requestIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDLTE = data
 		case "requestIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDContains = data
 		case "requestIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDHasPrefix = data
 		case "requestIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDHasSuffix = data
 		case "requestIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDIsNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.RequestIDIsNil = data
 		case "requestIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDNotNil"))
+				_, err = ec.unmarshalOBoolean2bool(ctx, v)
 				return it, err
 			}
 			it.RequestIDNotNil = data
 		case "requestIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDEqualFold = data
 		case "requestIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestIDContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.RequestIDContainsFold = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtLTE = data
@@ -9857,10 +10058,7 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"email", "name", "role"}
 	for _, k := range fieldsInOrder {
@@ -9870,23 +10068,26 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 		}
 		switch k {
 		case "email":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Email = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Name = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+				_, err = ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 				return it, err
 			}
 			it.Role = data
@@ -9930,16 +10131,18 @@ func (ec *executionContext) unmarshalInputUserOrder(ctx context.Context, obj any
 		}
 		switch k {
 		case "direction":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
 			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+				_, err = ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
 				return it, err
 			}
 			it.Direction = data
 		case "field":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
 			data, err := ec.unmarshalNUserOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserOrderField(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+				_, err = ec.unmarshalNUserOrderField2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserOrderField(ctx, v)
 				return it, err
 			}
 			it.Field = data
@@ -9966,10 +10169,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		return it, nil
 	}
 
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
+	asMap := obj.(map[string]any)
 
 	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE"}
 	for _, k := range fieldsInOrder {
@@ -9979,401 +10179,458 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		}
 		switch k {
 		case "not":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
 			data, err := ec.unmarshalOUserWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserWhereInput(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+				_, err = ec.unmarshalOUserWhereInput2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserWhereInput(ctx, v)
 				return it, err
 			}
 			it.Not = data
 		case "and":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
 			data, err := ec.unmarshalOUserWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+				_, err = ec.unmarshalOUserWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.And = data
 		case "or":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
 			data, err := ec.unmarshalOUserWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserWhereInputᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+				_, err = ec.unmarshalOUserWhereInput2ᚕᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚐUserWhereInputᚄ(ctx, v)
 				return it, err
 			}
 			it.Or = data
 		case "id":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.ID = data
 		case "idNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDNEQ = data
 		case "idIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDIn = data
 		case "idNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
 			data, err := ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+				_, err = ec.unmarshalOID2ᚕgithubᚗcomᚋgoogleᚋuuidᚐUUIDᚄ(ctx, v)
 				return it, err
 			}
 			it.IDNotIn = data
 		case "idGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGT = data
 		case "idGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDGTE = data
 		case "idLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLT = data
 		case "idLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
 			data, err := ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+				_, err = ec.unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, v)
 				return it, err
 			}
 			it.IDLTE = data
 		case "email":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Email = data
 		case "emailNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailNEQ = data
 		case "emailIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.EmailIn = data
 		case "emailNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.EmailNotIn = data
 		case "emailGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailGT = data
 		case "emailGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailGTE = data
 		case "emailLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailLT = data
 		case "emailLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailLTE = data
 		case "emailContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailContains = data
 		case "emailHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailHasPrefix = data
 		case "emailHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailHasSuffix = data
 		case "emailEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailEqualFold = data
 		case "emailContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emailContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.EmailContainsFold = data
 		case "name":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.Name = data
 		case "nameNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNEQ"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameNEQ = data
 		case "nameIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.NameIn = data
 		case "nameNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameNotIn"))
+				_, err = ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 				return it, err
 			}
 			it.NameNotIn = data
 		case "nameGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameGT = data
 		case "nameGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameGTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameGTE = data
 		case "nameLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLT"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameLT = data
 		case "nameLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameLTE"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameLTE = data
 		case "nameContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContains"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameContains = data
 		case "nameHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasPrefix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameHasPrefix = data
 		case "nameHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameHasSuffix"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameHasSuffix = data
 		case "nameEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameEqualFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameEqualFold = data
 		case "nameContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nameContainsFold"))
+				_, err = ec.unmarshalOString2ᚖstring(ctx, v)
 				return it, err
 			}
 			it.NameContainsFold = data
 		case "role":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
 			data, err := ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+				_, err = ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 				return it, err
 			}
 			it.Role = data
 		case "roleNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNEQ"))
 			data, err := ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNEQ"))
+				_, err = ec.unmarshalOUserRole2ᚖgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRole(ctx, v)
 				return it, err
 			}
 			it.RoleNEQ = data
 		case "roleIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIn"))
 			data, err := ec.unmarshalOUserRole2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRoleᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleIn"))
+				_, err = ec.unmarshalOUserRole2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRoleᚄ(ctx, v)
 				return it, err
 			}
 			it.RoleIn = data
 		case "roleNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotIn"))
 			data, err := ec.unmarshalOUserRole2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRoleᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("roleNotIn"))
+				_, err = ec.unmarshalOUserRole2ᚕgithubᚗcomᚋmultidbᚋmultidbᚋentᚋusersᚋuserᚐRoleᚄ(ctx, v)
 				return it, err
 			}
 			it.RoleNotIn = data
 		case "createdAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAt = data
 		case "createdAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtNEQ = data
 		case "createdAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.CreatedAtIn = data
 		case "createdAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.CreatedAtNotIn = data
 		case "createdAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtGT = data
 		case "createdAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtGTE = data
 		case "createdAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtLT = data
 		case "createdAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.CreatedAtLTE = data
 		case "updatedAt":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.UpdatedAt = data
 		case "updatedAtNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtNEQ = data
 		case "updatedAtIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtIn = data
 		case "updatedAtNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
 			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+				_, err = ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtNotIn = data
 		case "updatedAtGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtGT = data
 		case "updatedAtGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtGTE = data
 		case "updatedAtLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtLT = data
 		case "updatedAtLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
+				ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+				_, err = ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 				return it, err
 			}
 			it.UpdatedAtLTE = data
