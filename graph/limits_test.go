@@ -201,6 +201,16 @@ func testBodyLimit(t *testing.T, e *env) {
 	if r := small.do(t, `{ users(first: 1) { totalCount } }`, nil); len(r.Errors) > 0 {
 		t.Errorf("a small body: %+v", r.Errors)
 	}
+	// Under the limit, with its length announced or not, the body is read whole.
+	near := `{"query": "{ users(first: 1) { totalCount } }", "variables": {"x": "` + strings.Repeat("x", 64<<10-100) + `"}}`
+	for name, r := range map[string]response{
+		"near the limit, with Content-Length": post(strings.NewReader(near), int64(len(near))),
+		"near the limit, chunked":             post(io.MultiReader(strings.NewReader(near)), -1),
+	} {
+		if r.status != http.StatusOK || len(r.Errors) > 0 || !strings.Contains(string(r.Data), "totalCount") {
+			t.Errorf("%s: got status %d, errors %+v, data %s; want the answer", name, r.status, r.Errors, r.Data)
+		}
+	}
 }
 
 func testTimeout(t *testing.T, e *env) {

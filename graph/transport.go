@@ -153,12 +153,18 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		fail(http.StatusUnsupportedMediaType, apierror.BadRequest, "the request body must be UTF-8")
 		return
 	}
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(r.Body); err != nil {
-		fail(http.StatusBadRequest, apierror.BadRequest, "the request body could not be read")
-		return
+	var raw []byte
+	if read, ok := r.Body.(readBody); ok && read.Len() == len(read.bytes) {
+		raw = read.bytes
+	} else {
+		var body bytes.Buffer
+		if _, err := body.ReadFrom(r.Body); err != nil {
+			fail(http.StatusBadRequest, apierror.BadRequest, "the request body could not be read")
+			return
+		}
+		raw = body.Bytes()
 	}
-	raw := bytes.TrimLeft(body.Bytes(), " \t\r\n")
+	raw = bytes.TrimLeft(raw, " \t\r\n")
 	if len(raw) > 0 && raw[0] == '[' {
 		t.batch(ctx, w, r, exec, raw, media)
 		return
