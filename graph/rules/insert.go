@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -60,11 +59,10 @@ type column struct {
 }
 
 // encoder writes the elements of an unnest insert's arrays, with the scratch space it reuses
-// from one value to the next: a JSON value is encoded into json, a time formatted into
+// from one value to the next: a JSON value is written by json, a time formatted into
 // scratch, so that the only copy of either is the one in the array's text.
 type encoder struct {
-	json    bytes.Buffer
-	enc     *json.Encoder
+	json    jsonWriter
 	scratch []byte
 }
 
@@ -96,7 +94,6 @@ func unnestInsert(specs []*sqlgraph.CreateSpec) (string, []any, bool) {
 	}
 	set := make([]bool, len(cols))
 	e := &encoder{}
-	e.enc = json.NewEncoder(&e.json)
 	for i, s := range specs {
 		clear(set)
 		if !e.appendValue(&cols[0].values, i, s.ID.Type, s.ID.Value) {
@@ -152,12 +149,12 @@ func (e *encoder) appendValue(b *strings.Builder, i int, t field.Type, v any) bo
 	}
 	if t == field.TypeJSON {
 		// As sqlgraph does for ent's INSERT: a JSON field is marshalled whatever its value,
-		// by encoding/json (an Encoder writes what Marshal returns, and a newline).
-		e.json.Reset()
-		if err := e.enc.Encode(v); err != nil {
+		// as json.Marshal writes it (jsonWriter).
+		e.json.buf = e.json.buf[:0]
+		if err := e.json.write(v); err != nil {
 			return false
 		}
-		appendQuotedBytes(b, bytes.TrimSuffix(e.json.Bytes(), []byte("\n")))
+		appendQuotedBytes(b, e.json.buf)
 		return true
 	}
 	if id, ok := v.(uuid.UUID); ok {
