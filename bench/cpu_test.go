@@ -66,7 +66,9 @@ func (d *dataset) cpuNow(b *testing.B) cpuUse {
 	return use
 }
 
-// procCPU is the user and system time of process pid, from /proc/<pid>/stat.
+// procCPU is the user and system time of PostgreSQL backend pid, from /proc/<pid>/stat. It
+// reports false for a process that is no postgres, as when the server runs on another host
+// or in a container, where the pid names another process or none.
 func procCPU(pid int) (time.Duration, bool) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -74,7 +76,11 @@ func procCPU(pid int) (time.Duration, bool) {
 	}
 	// The command name, in parentheses, may hold spaces: the fields are counted after it.
 	s := string(raw)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open || s[open+1:end] != "postgres" {
+		return 0, false
+	}
+	fields := strings.Fields(s[end+1:])
 	if len(fields) < 13 {
 		return 0, false
 	}
