@@ -3,7 +3,6 @@ package loader
 import (
 	"encoding/json"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 )
@@ -37,18 +36,8 @@ func (w window) correlated(s *sql.Selector) {
 	}
 	list, _ := json.Marshal(ids) // strings only: cannot fail
 
-	page := s.Clone()
+	page := w.parentPage(s, parent, "value")
 	page.Select(page.C(w.id))
-	page.Where(sql.P(func(b *sql.Builder) {
-		b.Ident(page.C(w.partition)).WriteString(" = ").Ident(parent).WriteString(".value")
-	}))
-	for _, p := range entgql.CursorsPredicate(w.after, w.before, w.id, w.order, w.dir) {
-		p(page)
-	}
-	page.OrderExpr(w.orderExpr(page))
-	if w.limit > 0 {
-		page.Limit(w.limit)
-	}
 
 	var count *sql.Selector
 	if w.total {
@@ -83,11 +72,6 @@ func (w window) correlated(s *sql.Selector) {
 				WriteString(" ON ").Ident(counts).WriteByte('.').Ident(w.partition).WriteString(" = ").Ident(parent).WriteString(".value")
 		}
 	}))
-	out.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
-		b.Ident(parent).WriteString(".value, ").Ident(q(w.order)).Pad().WriteString(string(w.dir))
-		if w.order != w.id {
-			b.Comma().Ident(q(w.id)).Pad().WriteString(string(w.dir))
-		}
-	}))
+	out.OrderExpr(w.parentsOrder(parent, "value", q))
 	*s = *out
 }

@@ -482,25 +482,12 @@ func (w window) lateral(s *sql.Selector) {
 		ids[i] = p.String()
 	}
 
-	page := s.Clone()
-	page.Where(sql.P(func(b *sql.Builder) {
-		b.Ident(page.C(w.partition)).WriteString(" = ").Ident(parent).WriteString(".id")
-	}))
-	for _, p := range entgql.CursorsPredicate(w.after, w.before, w.id, w.order, w.dir) {
-		p(page)
-	}
-	page.OrderExpr(w.orderExpr(page))
-	if w.limit > 0 {
-		page.Limit(w.limit)
-	}
-
+	page := w.parentPage(s, parent, "id")
 	var count *sql.Selector
 	if w.total {
 		count = s.Clone()
 		count.Select().AppendSelectExprAs(sql.Expr("COUNT(*)"), "total")
-		count.Where(sql.P(func(b *sql.Builder) {
-			b.Ident(count.C(w.partition)).WriteString(" = ").Ident(parent).WriteString(".id")
-		}))
+		count.Where(w.ofParent(count, parent, "id"))
 	}
 
 	out := sql.Dialect(dialect.Postgres).Select()
@@ -537,11 +524,41 @@ func (w window) lateral(s *sql.Selector) {
 		}
 		b.WriteString(" CROSS JOIN LATERAL (").Join(page).WriteString(") AS ").Ident(table)
 	}))
-	out.OrderExpr(sql.ExprFunc(func(b *sql.Builder) {
-		b.Ident(parent).WriteString(".ord, ").Ident(q(w.order)).Pad().WriteString(string(w.dir))
+	out.OrderExpr(w.parentsOrder(parent, "ord", q))
+	*s = *out
+}
+
+// parentPage is the page of one parent, as a clone of s: its rows whose partition column is
+// the parent's id (column id of table parents of the enclosing statement), after the cursors,
+// in the page's order, up to limit rows.
+func (w window) parentPage(s *sql.Selector, parents, id string) *sql.Selector {
+	page := s.Clone()
+	page.Where(w.ofParent(page, parents, id))
+	for _, p := range entgql.CursorsPredicate(w.after, w.before, w.id, w.order, w.dir) {
+		p(page)
+	}
+	page.OrderExpr(w.orderExpr(page))
+	if w.limit > 0 {
+		page.Limit(w.limit)
+	}
+	return page
+}
+
+// ofParent is the predicate of s's rows of the parent whose id is column id of table parents
+// of the enclosing statement.
+func (w window) ofParent(s *sql.Selector, parents, id string) *sql.Predicate {
+	return sql.P(func(b *sql.Builder) {
+		b.Ident(s.C(w.partition)).WriteString(" = ").Ident(parents).WriteByte('.').Ident(id)
+	})
+}
+
+// parentsOrder sorts the rows of every parent's page parent by parent (by column key of table
+// parents), then each parent's in the page's order; q qualifies a column of the pages.
+func (w window) parentsOrder(parents, key string, q func(string) string) sql.Querier {
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(parents).WriteByte('.').Ident(key).Comma().Ident(q(w.order)).Pad().WriteString(string(w.dir))
 		if w.order != w.id {
 			b.Comma().Ident(q(w.id)).Pad().WriteString(string(w.dir))
 		}
-	}))
-	*s = *out
+	})
 }
