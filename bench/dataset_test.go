@@ -173,15 +173,7 @@ func data(b *testing.B) *dataset {
 // load creates and migrates three PostgreSQL databases with the shipped migration files,
 // bulk-loads them with COPY, and starts the GraphQL endpoint over them.
 func load(s *suite) (d *dataset, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			stop, ok := r.(*suiteStop)
-			if !ok {
-				panic(r)
-			}
-			err = stop.err
-		}
-	}()
+	defer stopped(&err)
 	ctx := s.Context()
 	start := time.Now()
 	d = &dataset{count: newCounter(), now: start.UTC()}

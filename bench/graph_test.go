@@ -26,6 +26,31 @@ const stitchedQuery = `query Stitched($first: Int!) {
   }
 }`
 
+// stitchedResult is what a client reads of stitchedQuery's answer.
+type stitchedResult struct {
+	Users struct {
+		Edges []struct {
+			Node struct {
+				Name   string
+				Events struct {
+					TotalCount int
+					Edges      []struct {
+						Node struct {
+							Name string
+							User *struct{ Name string }
+						}
+					}
+				}
+				Logs struct {
+					Edges []struct {
+						Node struct{ Level, Message string }
+					}
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkStitchedQuery reads 50 or 100 users with, from the analytics database, each one's
 // latest 10 events and their count, the user of every event (the parent, already read), and,
 // from the logs database, each one's last 5 log entries.
@@ -34,29 +59,7 @@ func BenchmarkStitchedQuery(b *testing.B) {
 	for _, n := range []int{50, 100} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
 			body := request(b, stitchedQuery, map[string]any{"first": n})
-			var out struct {
-				Users struct {
-					Edges []struct {
-						Node struct {
-							Name   string
-							Events struct {
-								TotalCount int
-								Edges      []struct {
-									Node struct {
-										Name string
-										User *struct{ Name string }
-									}
-								}
-							}
-							Logs struct {
-								Edges []struct {
-									Node struct{ Level, Message string }
-								}
-							}
-						}
-					}
-				}
-			}
+			var out stitchedResult
 			d.verify(b, body, &out)
 			if got := len(out.Users.Edges); got != n {
 				b.Fatalf("got %d users, want %d", got, n)

@@ -54,24 +54,7 @@ func BenchmarkStitchedQuerySQLite(b *testing.B) {
 	for _, n := range []int{50, 100} {
 		b.Run(fmt.Sprintf("users=%d", n), func(b *testing.B) {
 			body := request(b, stitchedQuery, map[string]any{"first": n})
-			var out struct {
-				Users struct {
-					Edges []struct {
-						Node struct {
-							Name   string
-							Events struct {
-								TotalCount int
-								Edges      []struct {
-									Node struct {
-										Name string
-										User *struct{ Name string }
-									}
-								}
-							}
-						}
-					}
-				}
-			}
+			var out stitchedResult
 			d.verify(b, body, &out)
 			if got := len(out.Users.Edges); got != n {
 				b.Fatalf("got %d users, want %d", got, n)
@@ -101,15 +84,7 @@ func BenchmarkStitchedQuerySQLite(b *testing.B) {
 // loadSQLite creates and migrates three SQLite files with the shipped migration files, fills
 // them in one transaction each, and starts the GraphQL endpoint over them.
 func loadSQLite(s *suite) (d *dataset, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			stop, ok := r.(*suiteStop)
-			if !ok {
-				panic(r)
-			}
-			err = stop.err
-		}
-	}()
+	defer stopped(&err)
 	ctx := s.Context()
 	start := time.Now()
 	d = &dataset{count: newCounter(), now: start.UTC()}

@@ -33,6 +33,18 @@ type suite struct {
 // suiteStop is the panic value of suite.FailNow and suite.SkipNow.
 type suiteStop struct{ err error }
 
+// stopped, deferred by a function that uses the suite, turns the suite's Fatal or Skip into
+// the error it returns; other panics go on.
+func stopped(err *error) {
+	if r := recover(); r != nil {
+		stop, ok := r.(*suiteStop)
+		if !ok {
+			panic(r)
+		}
+		*err = stop.err
+	}
+}
+
 func newSuite() *suite {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &suite{ctx: ctx, cancel: cancel}
