@@ -86,16 +86,20 @@ func (a *Arena) Release() {
 	if a == nil || a.kept.Load() {
 		return
 	}
+	if a.reset() {
+		arenas.Put(a)
+	}
+}
+
+// reset empties the arena and reports whether it is small enough to keep for reuse.
+func (a *Arena) reset() bool {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	keep := a.sets.reset()
 	keep = a.ctxs.reset() && keep
 	keep = a.elems.reset() && keep
 	a.response.Reset()
-	keep = keep && a.response.Cap() <= maxPooledBuffer
-	a.mu.Unlock()
-	if keep {
-		arenas.Put(a)
-	}
+	return keep && a.response.Cap() <= maxPooledBuffer
 }
 
 // arenaKey is the context key of a request's arena.

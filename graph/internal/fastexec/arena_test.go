@@ -93,8 +93,8 @@ func TestArenaKeptForDeferredFields(t *testing.T) {
 	}
 }
 
-// TestArenaBoundsWhatItKeeps: an arena that grew past maxArenaChunks of a kind is not kept
-// for the next request.
+// TestArenaBoundsWhatItKeeps: an arena that grew past maxArenaChunks of a kind, or whose
+// response buffer grew past maxPooledBuffer, is not kept for the next request.
 func TestArenaBoundsWhatItKeeps(t *testing.T) {
 	var s slab[FieldSet]
 	for range (maxArenaChunks + 1) * chunk {
@@ -103,6 +103,15 @@ func TestArenaBoundsWhatItKeeps(t *testing.T) {
 	if s.reset() {
 		t.Errorf("a slab of %d chunks is kept, want at most %d", len(s.chunks), maxArenaChunks)
 	}
+	a := new(Arena)
+	a.Marshal(graphql.MarshalString(strings.Repeat("x", maxPooledBuffer)))
+	if a.reset() {
+		t.Errorf("an arena whose response buffer grew to %d bytes is kept", a.response.Cap())
+	}
+	if b := new(Arena); !b.reset() {
+		t.Errorf("an empty arena is not kept")
+	}
+
 	var small slab[FieldSet]
 	small.take(chunk + 1) // a list longer than a chunk gets its own memory
 	if len(small.chunks) != 0 || !small.reset() {
